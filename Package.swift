@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+// The ICL workbench: in-context learning experiments in Swift (see README.md for the module map).
+import PackageDescription
+
+let package = Package(
+    name: "ICLWorkbench",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "icl", targets: ["icl"]),
+        .library(name: "NumericCore", targets: ["NumericCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Debian's liblapacke-dev (LAPACKE) and libopenblas-dev (CBLAS), linked as system libraries.
+        .systemLibrary(
+            name: "CLapack",
+            providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]),
+        // Kernel selection for OpenBLAS and BLAS introspection (C, runs before main).
+        .target(name: "BLASRuntime", dependencies: ["CLapack"]),
+        // Zlib, only to read compressed .npz files (np.savez_compressed).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "NumericCore",
+            dependencies: ["CLapack", "BLASRuntime", "CZlib"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "TestSupport", dependencies: ["NumericCore"]),
+        .executableTarget(
+            name: "icl",
+            dependencies: ["NumericCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "icl-bench", dependencies: ["NumericCore"]),
+        .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore", "TestSupport"], exclude: ["Fixtures"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,33 @@
+#ifndef ICL_BLAS_RUNTIME_H
+#define ICL_BLAS_RUNTIME_H
+
+/// CPU features that matter for OpenBLAS kernel choice (bit mask).
+enum {
+    ICL_CPU_AVX2_FMA = 1,   ///< AVX2 and FMA3, with the OS saving YMM state
+    ICL_CPU_AVX512 = 2,     ///< AVX-512 F/CD/DQ/BW/VL, with the OS saving ZMM state
+};
+
+/// The features of the CPU this process runs on (cpuid + xgetbv); 0 on non-x86 machines.
+int icl_cpu_features(void);
+
+/// The OpenBLAS core type the workbench would select, or NULL to leave OpenBLAS's choice alone.
+///
+/// Pure decision, exposed for tests: a suggestion is made only when the user (or machine) has not set
+/// OPENBLAS_CORETYPE (`env_coretype == NULL`), OpenBLAS fell back to a generic pre-AVX2 kernel
+/// (`corename` such as "Prescott"), and the CPU verifiably supports the better kernel's instructions.
+const char *icl_blas_suggested_coretype(const char *corename, int cpu_features, const char *env_coretype);
+
+/// The core type the workbench selected at start-up by re-executing the process, or NULL when it did not.
+const char *icl_blas_selected_coretype(void);
+
+
+
+/// `batch` independent row-major products C_t = op(A_t) op(B_t), each C_t of shape [m, n], for matrices
+/// small enough that a BLAS call's overhead dominates; with `shared_b`, every product uses the one B.
+/// Dispatches on the CPU's instruction set at load time.
+void icl_small_gemm_batch(const double *a, const double *b, double *c,
+                          long batch, long m, long n, long k, int transpose_a, int transpose_b, int shared_b);
+
+/// C[k, n] = Σ_{r in [row_begin, row_end)} X[r, :]ᵀ Y[r, :] for row-major X [rows, k], Y [rows, n].
+void icl_rows_outer_sum(const double *x, const double *y, double *c, long row_begin, long row_end, long k, long n);
+#endif

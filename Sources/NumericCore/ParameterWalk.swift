@@ -1,0 +1,51 @@
+import _Differentiation
+
+/// Where one trainable tensor lives in a model and where its gradient lives in the model's tangent.
+public struct ParameterPath<Model: Differentiable> {
+    /// A stable name, used for checkpoints (`.npz` array names) and reports.
+    public let name: String
+    public let value: WritableKeyPath<Model, Tensor>
+    public let gradient: WritableKeyPath<Model.TangentVector, Tensor>
+
+    public init(_ name: String, _ value: WritableKeyPath<Model, Tensor>,
+                _ gradient: WritableKeyPath<Model.TangentVector, Tensor>) {
+        self.name = name
+        self.value = value
+        self.gradient = gradient
+    }
+}
+
+/// A model whose trainable tensors an optimizer can walk: each model lists its parameters once, as pairs of
+/// key paths into itself and into its tangent vector (whose stored properties the compiler synthesizes
+/// with the same names). `TestSupport.assertWalkCoversEveryParameter` checks, by reflection, that the
+/// list reaches every stored `Tensor` exactly once.
+public protocol ParameterWalkable: Differentiable {
+    var parameterPaths: [ParameterPath<Self>] { get }
+}
+
+extension ParameterWalkable {
+    /// The parameters by name, in walk order.
+    public var namedParameters: [(name: String, value: Tensor)] {
+        parameterPaths.map { ($0.name, self[keyPath: $0.value]) }
+    }
+
+    /// Total number of trainable scalars.
+    public var parameterCount: Int { parameterPaths.reduce(0) { $0 + self[keyPath: $1.value].scalarCount } }
+
+    /// The gradient tensor for `path`, with the rank-0 additive zero (an untouched parameter) expanded to
+    /// the parameter's shape.
+    public func gradient(_ tangent: TangentVector, at path: ParameterPath<Self>) -> Tensor {
+        let g = tangent[keyPath: path.gradient]
+        let shape = self[keyPath: path.value].shape
+        if g.shape == shape { return g }
+        precondition(g.rank == 0, "gradient for \(path.name) has shape \(g.shape), parameter has shape \(shape)")
+        return Tensor(repeating: g.scalar, shape: shape)
+    }
+
+    /// The Euclidean norm of the whole gradient, over every parameter.
+    public func gradientNorm(_ tangent: TangentVector) -> Double {
+        var s = 0.0
+        for p in parameterPaths { let g = gradient(tangent, at: p); s += g.scalars.reduce(0) { $0 + $1 * $1 } }
+        return s.squareRoot()
+    }
+}

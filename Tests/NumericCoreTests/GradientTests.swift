@@ -1,0 +1,151 @@
+import NumericCore
+import TestSupport
+import XCTest
+import _Differentiation
+
+/// Every differentiable op's pullback against central finite differences (TestSupport.gradientCheckTolerance),
+/// including broadcast and masked cases.
+final class GradientTests: XCTestCase {
+    var rng = Xoshiro256(seed: 7)
+    func randn(_ shape: [Int]) -> Tensor { Tensor.randomNormal(shape, using: &rng) }
+    /// Entries kept away from 0 (for log, sqrt and division) and from ReLU's kink.
+    func positive(_ shape: [Int]) -> Tensor { Tensor.randomUniform(shape, low: 0.5, high: 2, using: &rng) }
+
+    func testBinaryArithmeticSameShape() {
+        let x = randn([2, 3, 4]), y = randn([2, 3, 4])
+        assertGradientMatches(at: x, y, "+") { $0 + $1 }
+        assertGradientMatches(at: x, y, "-") { $0 - $1 }
+        assertGradientMatches(at: x, y, "*") { $0 * $1 }
+        assertGradientMatches(at: x, positive([2, 3, 4]), "/") { $0 / $1 }
+    }
+
+    func testBinaryArithmeticBroadcast() {
+        let x = randn([2, 3, 4])
+        for shape in [[4], [3, 1], [1, 3, 4], [2, 1, 4], [], [1]] {
+            let y = positive(shape)
+            assertGradientMatches(at: x, y, "+ \(shape)") { $0 + $1 }
+            assertGradientMatches(at: x, y, "- \(shape)") { $0 - $1 }
+            assertGradientMatches(at: y, x, "- reversed \(shape)") { $0 - $1 }
+            assertGradientMatches(at: x, y, "* \(shape)") { $0 * $1 }
+            assertGradientMatches(at: x, y, "/ \(shape)") { $0 / $1 }
+            assertGradientMatches(at: y, positive([2, 3, 4]), "/ reversed \(shape)") { $0 / $1 }
+        }
+        // Both operands stretched: [3, 1] against [1, 4].
+        assertGradientMatches(at: randn([3, 1]), randn([1, 4]), "outer broadcast") { $0 * $1 }
+    }
+
+    func testScalarArithmeticAndNegation() {
+        let x = randn([3, 2])
+        assertGradientMatches(at: x, "x * c") { $0 * 2.5 }
+        assertGradientMatches(at: x, "c * x") { -1.5 * $0 }
+        assertGradientMatches(at: x, "x / c") { $0 / 4 }
+        assertGradientMatches(at: x, "x + c") { $0 + 3 }
+        assertGradientMatches(at: x, "x - c") { $0 - 3 }
+        assertGradientMatches(at: x, "-x") { -$0 }
+    }
+
+    func testElementwiseFunctions() {
+        let x = randn([4, 5]), p = positive([4, 5])
+        assertGradientMatches(at: x, "squared") { $0.squared() }
+        assertGradientMatches(at: x, "exp") { $0.exp() }
+        assertGradientMatches(at: p, "log") { $0.log() }
+        assertGradientMatches(at: p, "sqrt") { $0.squareRoot() }
+        assertGradientMatches(at: x, "tanh") { $0.tanh() }
+        assertGradientMatches(at: x * 3, "sigmoid") { $0.sigmoid() }
+        assertGradientMatches(at: x * 2, "gelu") { $0.gelu() }
+        assertGradientMatches(at: x * 2, "geluExact") { $0.geluExact() }
+        // ReLU away from its kink: finite differences are exact off x = 0.
+        let r = x.map { abs($0) < 0.05 ? 0.5 : $0 }
+        assertGradientMatches(at: r, "relu") { $0.relu() }
+    }
+
+    func testReductions() {
+        let x = randn([2, 3, 4])
+        assertGradientMatches(at: x, "sum") { $0.sum() }
+        assertGradientMatches(at: x, "mean") { $0.mean() }
+        for axis in [0, 1, 2, -1] {
+            assertGradientMatches(at: x, "sum axis \(axis)") { $0.sum(alongAxis: axis) }
+            assertGradientMatches(at: x, "sum axis \(axis) keep") { $0.sum(alongAxis: axis, keepingDims: true) }
+            assertGradientMatches(at: x, "mean axis \(axis)") { $0.mean(alongAxis: axis) }
+        }
+    }
+
+    func testShapeOps() {
+        let x = randn([2, 3, 4])
+        assertGradientMatches(at: x, "reshape") { $0.reshaped(to: [6, 4]) }
+        assertGradientMatches(at: x, "transpose") { $0.matrixTransposed() }
+        assertGradientMatches(at: x, "slice axis 1") { $0.slice(alongAxis: 1, 1..<3) }
+        assertGradientMatches(at: x, "slice last") { $0.slice(alongAxis: -1, 0..<1) }
+        assertGradientMatches(at: x, randn([2, 1, 4]), "concat two") { $0.concatenated(with: $1, alongAxis: 1) }
+        let z = randn([2, 3, 2])
+        assertGradientMatches(at: x, "concat three") { Tensor.concatenate([$0, z, $0], alongAxis: 2) }
+        assertGradientMatches(at: randn([3, 4]), "tile batch") { $0.tiledBatch(5) }
+    }
+
+    func testMatmulAllLayouts() {
+        for (m, k, n) in [(3, 4, 5), (30, 28, 26)] {   // direct kernel and BLAS sizes
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let a = randn(ta ? [k, m] : [m, k]), b = randn(tb ? [n, k] : [k, n])
+                    assertGradientMatches(at: a, b, "2D \(m)x\(k)x\(n) tA=\(ta) tB=\(tb)") {
+                        matmul($0, $1, transposeA: ta, transposeB: tb)
+                    }
+                    let ba = randn(ta ? [3, k, m] : [3, m, k]), bb = randn(tb ? [3, n, k] : [3, k, n])
+                    assertGradientMatches(at: ba, bb, "3D tA=\(ta) tB=\(tb)") {
+                        matmul($0, $1, transposeA: ta, transposeB: tb)
+                    }
+                    assertGradientMatches(at: ba, b, "3D·2D tA=\(ta) tB=\(tb)") {
+                        matmul($0, $1, transposeA: ta, transposeB: tb)
+                    }
+                    assertGradientMatches(at: a, bb, "2D·3D tA=\(ta) tB=\(tb)") {
+                        matmul($0, $1, transposeA: ta, transposeB: tb)
+                    }
+                }
+            }
+        }
+    }
+
+    func testSoftmaxMasksAndNormalization() {
+        let scores = randn([2, 4, 4]) * 3
+        assertGradientMatches(at: scores, "softmax") { $0.softmax() }
+        assertGradientMatches(at: scores, "logSoftmax") { $0.logSoftmax() }
+        let causal = Tensor.causalMask(4)
+        assertGradientMatches(at: scores, "causal softmax") { $0.masked(by: causal).softmax() }
+        let keys = Tensor.keyMask(lengths: [2, 4], size: 4)   // [2, 1, 4], broadcast over queries
+        assertGradientMatches(at: scores, "key-masked softmax") { $0.masked(by: keys).softmax() }
+        assertGradientMatches(at: scores, "masked fill 0") { $0.masked(by: causal, fill: 0) }
+        assertGradientMatches(at: randn([3, 5]) * 2 + 1, "layerNorm") { $0.layerNormalized() }
+    }
+
+    func testLosses() {
+        let p = randn([4, 3]), y = randn([4, 3])
+        assertGradientMatches(at: p, "mse") { meanSquaredError(predicted: $0, expected: y) }
+        let labels01 = Tensor(shape: [4, 3], scalars: (0..<12).map { Double($0 % 2) })
+        assertGradientMatches(at: p * 3, "sigmoid CE") { sigmoidCrossEntropy(logits: $0, labels: labels01) }
+        assertGradientMatches(at: p * 2, "softmax CE") { softmaxCrossEntropy(logits: $0, labels: [0, 2, 1, 2]) }
+    }
+
+    /// A composite: one linear-self-attention layer's query read-out (von Oswald layout), differentiated
+    /// with respect to its weights — the computation the models train.
+    func testLinearSelfAttentionComposite() {
+        let z = randn([3, 5, 4])                    // [B, N+1, D+1] tokens, last row is the query
+        let mask = Tensor(shape: [1, 5, 1], scalars: [1, 1, 1, 1, 0])
+        func lsa(_ wKQ: Tensor, _ wPV: Tensor) -> Tensor {
+            let ctx = z * mask                                           // keys/values from context only
+            let cov = matmul(ctx, ctx, transposeA: true)                 // [B, E, E] = Σ_i e_i e_iᵀ
+            let update = matmul(matmul(matmul(z, wKQ, transposeB: true), cov), wPV, transposeB: true)
+            return (z + update / 4).slice(alongAxis: 1, 4..<5)
+        }
+        assertGradientMatches(at: randn([4, 4]), randn([4, 4]), "LSA layer") { lsa($0, $1) }
+    }
+
+    func testZeroTangentBroadcasts() {
+        // The additive zero is rank 0 and must act as the identity for any shape.
+        let g = randn([2, 3])
+        XCTAssertEqual(Tensor.zero + g, g)
+        XCTAssertEqual(g + .zero, g)
+        var m = g
+        m.move(by: .zero)
+        XCTAssertEqual(m, g)
+    }
+}
