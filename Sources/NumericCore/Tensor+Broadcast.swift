@@ -99,6 +99,9 @@ extension Tensor {
     @usableFromInline
     func unbroadcast(to target: [Int]) -> Tensor {
         if shape == target { return self }
+        // A gradient smaller than its operand comes from the rank-0 additive zero (an unused output):
+        // stretch it instead of reducing.
+        if scalarCount < target.reduce(1, *) { return broadcastValues(to: target) }
         let targetCount = target.reduce(1, *)
         if targetCount == 1 {
             return Tensor(shape: target, scalars: [scalars.reduce(0, +)])
@@ -122,5 +125,17 @@ extension Tensor {
         let out = Tensor.broadcastShape(shape, target, "broadcast")
         precondition(out == target, "Tensor broadcast: shape \(shape) does not broadcast to \(target)")
         return Tensor.zipBroadcast(self, Tensor(zeros: target), "broadcast") { x, _ in x }
+    }
+}
+
+extension Tensor {
+    /// This gradient with the shape of the output it belongs to: the rank-0 additive zero that automatic
+    /// differentiation passes for an unused output becomes zeros of `shape`. Pullbacks that index their
+    /// incoming gradient by shape call this first.
+    @inlinable
+    public func matching(_ shape: [Int]) -> Tensor {
+        if self.shape == shape { return self }
+        precondition(rank == 0, "gradient of shape \(self.shape) does not match its output's shape \(shape)")
+        return Tensor(repeating: scalars[0], shape: shape)
     }
 }

@@ -58,6 +58,7 @@ extension Tensor {
         -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
         let c = matmulPrimitive(a, b, transposeA: transposeA, transposeB: transposeB)
         return (c, { g in
+            let g = g.matching(c.shape)
             let da = transposeA
                 ? matmulPrimitive(b, g, transposeA: transposeB, transposeB: true)
                 : matmulPrimitive(g, b, transposeA: false, transposeB: !transposeB)
@@ -72,8 +73,10 @@ extension Tensor {
     @derivative(of: matmulPrimitive, wrt: a)
     static func _vjpMatmulPrimitiveA(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool)
         -> (value: Tensor, pullback: (Tensor) -> Tensor) {
-        (matmulPrimitive(a, b, transposeA: transposeA, transposeB: transposeB), { g in
-            transposeA
+        let c = matmulPrimitive(a, b, transposeA: transposeA, transposeB: transposeB)
+        return (c, { g in
+            let g = g.matching(c.shape)
+            return transposeA
                 ? matmulPrimitive(b, g, transposeA: transposeB, transposeB: true)
                 : matmulPrimitive(g, b, transposeA: false, transposeB: !transposeB)
         })
@@ -82,8 +85,10 @@ extension Tensor {
     @derivative(of: matmulPrimitive, wrt: b)
     static func _vjpMatmulPrimitiveB(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool)
         -> (value: Tensor, pullback: (Tensor) -> Tensor) {
-        (matmulPrimitive(a, b, transposeA: transposeA, transposeB: transposeB), { g in
-            transposeB
+        let c = matmulPrimitive(a, b, transposeA: transposeA, transposeB: transposeB)
+        return (c, { g in
+            let g = g.matching(c.shape)
+            return transposeB
                 ? matmulPrimitive(g, a, transposeA: true, transposeB: transposeA)
                 : matmulPrimitive(a, g, transposeA: !transposeA, transposeB: false)
         })
@@ -168,19 +173,23 @@ extension Tensor {
     @derivative(of: matmulSharedRight)
     static func _vjpMatmulSharedRight(_ a: Tensor, _ w: Tensor, transposeB: Bool)
         -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
-        (matmulSharedRight(a, w, transposeB: transposeB), { g in
-            (matmulSharedRight(g, w, transposeB: !transposeB), sharedWeightGradient(a, g, transposeB: transposeB))
+        let c = matmulSharedRight(a, w, transposeB: transposeB)
+        return (c, { g in
+            let g = g.matching(c.shape)
+            return (matmulSharedRight(g, w, transposeB: !transposeB), sharedWeightGradient(a, g, transposeB: transposeB))
         })
     }
     @derivative(of: matmulSharedRight, wrt: a)
     static func _vjpMatmulSharedRightA(_ a: Tensor, _ w: Tensor, transposeB: Bool)
         -> (value: Tensor, pullback: (Tensor) -> Tensor) {
-        (matmulSharedRight(a, w, transposeB: transposeB), { g in matmulSharedRight(g, w, transposeB: !transposeB) })
+        let c = matmulSharedRight(a, w, transposeB: transposeB)
+        return (c, { g in matmulSharedRight(g.matching(c.shape), w, transposeB: !transposeB) })
     }
     @derivative(of: matmulSharedRight, wrt: w)
     static func _vjpMatmulSharedRightW(_ a: Tensor, _ w: Tensor, transposeB: Bool)
         -> (value: Tensor, pullback: (Tensor) -> Tensor) {
-        (matmulSharedRight(a, w, transposeB: transposeB), { g in sharedWeightGradient(a, g, transposeB: transposeB) })
+        let c = matmulSharedRight(a, w, transposeB: transposeB)
+        return (c, { g in sharedWeightGradient(a, g.matching(c.shape), transposeB: transposeB) })
     }
 
     /// `Σ_b A_bᵀ G_b` (`[K, N]`), or `Σ_b G_bᵀ A_b` (`[N, K]`) when the weight entered transposed.

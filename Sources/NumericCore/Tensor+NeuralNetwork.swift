@@ -66,6 +66,7 @@ extension Tensor {
     public func _vjpSoftmax() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let y = softmax()
         return (y, { g in
+            let g = g.matching(y.shape)
             let n = y.shape[y.rank - 1], rows = n == 0 ? 0 : y.scalarCount / n
             var dx = [Double](repeating: 0, count: y.scalarCount)
             for r in 0..<rows {
@@ -99,6 +100,7 @@ extension Tensor {
     public func _vjpLogSoftmax() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let y = logSoftmax()
         return (y, { g in
+            let g = g.matching(y.shape)
             let n = y.shape[y.rank - 1], rows = n == 0 ? 0 : y.scalarCount / n
             var dx = g.scalars
             for r in 0..<rows {
@@ -140,6 +142,7 @@ extension Tensor {
     public func _vjpLayerNormalized(epsilon: Double) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let (xhat, inv) = layerNormForward(epsilon: epsilon)
         return (xhat, { g in
+            let g = g.matching(xhat.shape)
             let n = xhat.shape[xhat.rank - 1], rows = inv.count
             var dx = [Double](repeating: 0, count: xhat.scalarCount)
             for r in 0..<rows {
@@ -208,4 +211,15 @@ public func _vjpSoftmaxCrossEntropy(logits: Tensor, labels: [Int]) -> (value: Te
         for r in 0..<rows { p.scalars[r * c + labels[r]] -= 1 }
         return p * (g.scalar / Double(max(rows, 1)))
     })
+}
+
+extension Tensor {
+    /// Every element clipped to `[−bound, bound]` (token clamping for deep stacks).
+    @differentiable(reverse, wrt: self)
+    public func clamped(to bound: Double) -> Tensor { map { Swift.min(Swift.max($0, -bound), bound) } }
+    // out = clip(x), so dx = g where |x| < bound, else 0.
+    @derivative(of: clamped, wrt: self)
+    public func _vjpClamped(to bound: Double) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        (clamped(to: bound), { g in Tensor.zipBroadcast(g, self, "clamped") { abs($1) < bound ? $0 : 0 } })
+    }
 }

@@ -63,8 +63,9 @@ extension Tensor {
         let a = checkedAxis(axis, "sum(alongAxis:)")
         let s = shape
         var kept = s; kept[a] = 1
-        return (sum(alongAxis: axis, keepingDims: keepingDims), { g in
-            g.reshaped(to: kept).broadcastValues(to: s)
+        let out = sum(alongAxis: axis, keepingDims: keepingDims)
+        return (out, { g in
+            g.matching(out.shape).reshaped(to: kept).broadcastValues(to: s)
         })
     }
 

@@ -14,7 +14,7 @@ extension Tensor {
     @derivative(of: reshaped)
     public func _vjpReshaped(to newShape: [Int]) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let s = shape
-        return (reshaped(to: newShape), { g in g.reshaped(to: s) })
+        return (reshaped(to: newShape), { g in g.matching(newShape).reshaped(to: s) })
     }
 
     /// Swaps the last two axes: `[…, R, C] → […, C, R]`.
@@ -38,7 +38,8 @@ extension Tensor {
     // out = xᵀ (last two axes), so dx = gᵀ.
     @derivative(of: matrixTransposed)
     public func _vjpMatrixTransposed() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
-        (matrixTransposed(), { g in g.matrixTransposed() })
+        let out = matrixTransposed()
+        return (out, { g in g.matching(out.shape).matrixTransposed() })
     }
 
     /// The elements with index in `range` along `axis` (the axis is kept, with extent `range.count`).
@@ -67,7 +68,9 @@ extension Tensor {
     public func _vjpSlice(alongAxis axis: Int, _ range: Range<Int>) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let s = shape
         let a = checkedAxis(axis, "slice(alongAxis:)")
-        return (slice(alongAxis: axis, range), { g in
+        let out = slice(alongAxis: axis, range)
+        return (out, { g in
+            let g = g.matching(out.shape)
             var dx = Tensor(zeros: s)
             let (outer, n, inner) = dx.splitExtents(a)
             let m = range.count
@@ -110,7 +113,9 @@ extension Tensor {
     public static func _vjpConcatenate(_ tensors: [Tensor], alongAxis axis: Int)
         -> (value: Tensor, pullback: (Tensor) -> Array<Tensor>.TangentVector) {
         let extents = tensors.map { $0.shape[$0.checkedAxis(axis, "concatenate")] }
-        return (concatenate(tensors, alongAxis: axis), { g in
+        let out = concatenate(tensors, alongAxis: axis)
+        return (out, { g in
+            let g = g.matching(out.shape)
             var start = 0
             var parts: [Tensor] = []
             for e in extents {
@@ -138,6 +143,7 @@ extension Tensor {
     // out[b] = x for every b, so dx = Σ_b g[b].
     @derivative(of: tiledBatch)
     public func _vjpTiledBatch(_ count: Int) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
-        (tiledBatch(count), { g in g.sum(alongAxis: 0) })
+        let out = tiledBatch(count)
+        return (out, { g in g.matching(out.shape).sum(alongAxis: 0) })
     }
 }

@@ -1,0 +1,59 @@
+import Foundation
+import NumericCore
+import Tasks
+
+/// Iterative Newton (Newton–Schulz) for the pseudo-inverse of `S = XᵀX` (Fu et al. 2024):
+/// `M₀ = α S`, `M_{k+1} = 2M_k − M_k S M_k`, `ŵ_k = M_k Xᵀy`. In S's eigenbasis
+/// `M_k = U diag((1 − (1 − αλᵢ²)^{2^k}) / λᵢ) Uᵀ`, which tends to `S⁺` when `0 < α < 2/λ_max²`.
+public struct IterativeNewton: LinearInContextLearner {
+    /// The initial scale α.
+    public enum Alpha: Equatable, Sendable {
+        /// `α = 1/‖SSᵀ‖_F`: Fu et al.'s released code (the default).
+        case frobenius
+        /// `α = 2/‖SSᵀ‖₂`: the paper's text — exactly on the convergence boundary, so the top eigendirection
+        /// never converges.
+        case paper
+        /// `α = 1/‖SSᵀ‖₂ = 1/λ_max²`.
+        case spectral
+        case fixed(Double)
+    }
+    public var steps: Int
+    public var alpha: Alpha
+
+    public init(steps: Int, alpha: Alpha = .frobenius) {
+        precondition(steps >= 0, "IterativeNewton: steps must be ≥ 0")
+        self.steps = steps
+        self.alpha = alpha
+    }
+
+    public var name: String { "Newton" }
+
+    /// Weights for k = 0, 1, …, steps (k = 0 is `M₀ Xᵀy = α S Xᵀy`, one preconditioned GD-like step).
+    public func weightTrajectory(contextXs xs: Tensor, contextYs ys: Tensor) -> (labels: [String], values: [Double], weights: [Tensor]) {
+        let (b, d) = (xs.shape[0], xs.shape[2])
+        let (s, xty) = gramStatistics(xs, ys)
+        let s2 = matmul(s, s)
+        var alphas = [Double](repeating: 0, count: b)
+        for p in 0..<b {
+            let block = Array(s2.scalars[(p * d * d)..<((p + 1) * d * d)])
+            switch alpha {
+            case .frobenius:
+                let f = block.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                alphas[p] = f > 0 ? 1 / f : 0
+            case .paper, .spectral:
+                let sp = Tensor(shape: [d, d], scalars: Array(s.scalars[(p * d * d)..<((p + 1) * d * d)]))
+                let lmax = (try? LinearAlgebra.symmetricEigen(sp).values.scalars.last!) ?? 0
+                alphas[p] = lmax > 0 ? (alpha == .paper ? 2 : 1) / (lmax * lmax) : 0
+            case .fixed(let a): alphas[p] = a
+            }
+        }
+        var m = s * Tensor(shape: [b, 1, 1], scalars: alphas)
+        let xtyColumn = xty.reshaped(to: [b, d, 1])
+        var weights = [matmul(m, xtyColumn).reshaped(to: [b, d])]
+        for _ in 0..<steps {
+            m = m * 2 - matmul(matmul(m, s), m)
+            weights.append(matmul(m, xtyColumn).reshaped(to: [b, d]))
+        }
+        return ((0...steps).map(String.init), (0...steps).map(Double.init), weights)
+    }
+}

@@ -1,0 +1,68 @@
+import NumericCore
+import Tasks
+
+/// A learner whose prediction is linear in the query, `ŷ = wᵀ x_q`: it reports its weights after each
+/// step, and predictions follow from them (so implied weights are exact, not fitted).
+public protocol LinearInContextLearner: InContextLearner {
+    /// Step labels, step values and weights `[B, D]` after each step, from a context `[B, n, D]`, `[B, n]`.
+    func weightTrajectory(contextXs: Tensor, contextYs: Tensor) -> (labels: [String], values: [Double], weights: [Tensor])
+}
+
+extension LinearInContextLearner {
+    public func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {
+        let (labels, values, weights) = weightTrajectory(contextXs: contextXs, contextYs: contextYs)
+        return Trajectory(learner: name, stepLabels: labels, stepValues: values,
+                          predictions: weights.map { linearPredictions(weights: $0, queries: queries) },
+                          weights: weights)
+    }
+}
+
+/// `ŷ[b, q] = Σ_d queries[b, q, d] · w[b, d]`: `[B, Q]`.
+public func linearPredictions(weights: Tensor, queries: Tensor) -> Tensor {
+    let (b, q, d) = (queries.shape[0], queries.shape[1], queries.shape[2])
+    precondition(weights.shape == [b, d], "linearPredictions: weights \(weights.shape) do not match queries \(queries.shape)")
+    var out = [Double](repeating: 0, count: b * q)
+    for p in 0..<b {
+        for j in 0..<q {
+            var s = 0.0
+            for k in 0..<d { s += queries.scalars[(p * q + j) * d + k] * weights.scalars[p * d + k] }
+            out[p * q + j] = s
+        }
+    }
+    return Tensor(shape: [b, q], scalars: out)
+}
+
+/// Per-prompt sufficient statistics of least squares: `S = XᵀX [B, D, D]` and `Xᵀy [B, D]`.
+public func gramStatistics(_ xs: Tensor, _ ys: Tensor) -> (s: Tensor, xty: Tensor) {
+    let (b, n, d) = (xs.shape[0], xs.shape[1], xs.shape[2])
+    let s = matmul(xs, xs, transposeA: true)
+    let xty = matmul(xs, ys.reshaped(to: [b, n, 1]), transposeA: true).reshaped(to: [b, d])
+    return (s, xty)
+}
+
+/// Runs `body(range)` over prompt index ranges on the machine's cores; each call writes only its own
+/// prompts' outputs, so results do not depend on threading.
+func forPromptChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
+    Parallel.forChunks(count: count, workers: count >= 64 ? Parallel.workerCount : 1, body)
+}
+
+/// Output buffers `[steps][B·D]` that prompt chunks fill concurrently.
+final class WeightBuffers: @unchecked Sendable {
+    let pointers: [UnsafeMutablePointer<Double>]
+    init(steps: Int, count: Int) {
+        pointers = (0..<steps).map { _ in UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1)) }
+        for p in pointers { p.initialize(repeating: 0, count: max(count, 1)) }
+    }
+    func tensors(_ shape: [Int]) -> [Tensor] {
+        let count = shape.reduce(1, *)
+        return pointers.map { Tensor(shape: shape, scalars: Array(UnsafeBufferPointer(start: $0, count: count))) }
+    }
+    deinit { for p in pointers { p.deallocate() } }
+}
+
+func formatStep(_ x: Double) -> String {
+    if x == x.rounded() && abs(x) < 1e6 { return String(Int(x)) }
+    return String(format: "%.4g", x)
+}
+
+import Foundation

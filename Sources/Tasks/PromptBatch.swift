@@ -1,0 +1,76 @@
+import Foundation
+import NumericCore
+
+/// Why a prompt file or prompt batch was refused.
+public struct TaskError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A batch of in-context regression prompts: `B` prompts of `N` points `(x_i, y_i)`.
+///
+/// Shapes: `xs [B, N, D]`, `ys [B, N]`, and, when the generator knows them, the task weights `ws [B, D]`.
+/// A learner sees the first `n` points as context and predicts `y` at the others (see `InContextLearner`).
+public struct PromptBatch: Equatable {
+    public let xs: Tensor
+    public let ys: Tensor
+    public let ws: Tensor?
+
+    /// Validates shapes and finiteness: a prompt with NaN or ±∞ is refused, naming the array.
+    public init(xs: Tensor, ys: Tensor, ws: Tensor? = nil) throws {
+        guard xs.rank == 3 else { throw TaskError("prompts: xs must have shape [B, N, D], got \(xs.shape)") }
+        guard ys.shape == [xs.shape[0], xs.shape[1]] else {
+            throw TaskError("prompts: ys must have shape [B, N] = \([xs.shape[0], xs.shape[1]]), got \(ys.shape)")
+        }
+        if let ws, ws.shape != [xs.shape[0], xs.shape[2]] {
+            throw TaskError("prompts: ws must have shape [B, D] = \([xs.shape[0], xs.shape[2]]), got \(ws.shape)")
+        }
+        for (name, t) in [("xs", xs), ("ys", ys), ("ws", ws ?? Tensor(0))] where !t.isFinite {
+            let i = t.scalars.firstIndex { !$0.isFinite }!
+            throw TaskError("prompts: \(name) contains a non-finite value (\(t.scalars[i])) at flat index \(i)")
+        }
+        self.xs = xs
+        self.ys = ys
+        self.ws = ws
+    }
+
+    public var batchSize: Int { xs.shape[0] }
+    public var pointCount: Int { xs.shape[1] }
+    public var dimension: Int { xs.shape[2] }
+
+    /// The first `n` points of every prompt: `xs [B, n, D]`, `ys [B, n]`.
+    public func context(_ n: Int) -> (xs: Tensor, ys: Tensor) {
+        precondition(n >= 0 && n <= pointCount, "context: \(n) points requested from prompts of \(pointCount)")
+        return (xs.slice(alongAxis: 1, 0..<n), ys.slice(alongAxis: 1, 0..<n))
+    }
+
+    /// Points `range` of every prompt as queries: `xs [B, Q, D]`, `ys [B, Q]`.
+    public func points(_ range: Range<Int>) -> (xs: Tensor, ys: Tensor) {
+        (xs.slice(alongAxis: 1, range), ys.slice(alongAxis: 1, range))
+    }
+
+    /// Prompts `range` of the batch.
+    public func prompts(_ range: Range<Int>) -> PromptBatch {
+        try! PromptBatch(xs: xs.slice(alongAxis: 0, range), ys: ys.slice(alongAxis: 0, range),
+                         ws: ws?.slice(alongAxis: 0, range))
+    }
+
+    // MARK: .npz interop (arrays `xs`, `ys`, optional `ws`, as NumPy/PyTorch/JAX would write them)
+
+    public func save(to url: URL) throws {
+        var arrays: [(name: String, tensor: Tensor)] = [("xs", xs), ("ys", ys)]
+        if let ws { arrays.append(("ws", ws)) }
+        try NumPy.save(arrays, npz: url)
+    }
+
+    public static func load(from url: URL) throws -> PromptBatch {
+        let arrays = try NumPy.load(npz: url)
+        guard let xs = arrays["xs"], let ys = arrays["ys"] else {
+            throw TaskError("\(url.path): a prompt file needs arrays 'xs' [B, N, D] and 'ys' [B, N]; found \(arrays.keys.sorted())")
+        }
+        do { return try PromptBatch(xs: xs, ys: ys, ws: arrays["ws"]) } catch let e as TaskError {
+            throw TaskError("\(url.path): \(e.message)")
+        }
+    }
+}

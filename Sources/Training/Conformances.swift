@@ -1,0 +1,4 @@
+import Models
+
+extension LinearSelfAttention: TrainableLearner {}
+extension RestrictedLoopedLSA: TrainableLearner {}
