@@ -2,6 +2,9 @@
 // The ICL workbench: in-context learning experiments in Swift (see README.md for the module map).
 import PackageDescription
 
+/// Release builds of the numeric libraries drop bounds checks (shapes are checked once per op instead).
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "ICLWorkbench",
     platforms: [.macOS(.v14)],
@@ -24,13 +27,13 @@ let package = Package(
         .target(
             name: "NumericCore",
             dependencies: ["CLapack", "BLASRuntime", "CZlib"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+            swiftSettings: fast),
         .target(name: "TestSupport", dependencies: ["NumericCore"]),
-        .target(name: "Tasks", dependencies: ["NumericCore"]),
-        .target(name: "ClassicalLearners", dependencies: ["NumericCore", "Tasks"]),
-        .target(name: "Models", dependencies: ["NumericCore", "Tasks"]),
-        .target(name: "Training", dependencies: ["NumericCore", "Tasks", "Models"]),
-        .target(name: "Analysis", dependencies: ["NumericCore", "Tasks"]),
+        .target(name: "Tasks", dependencies: ["NumericCore"], swiftSettings: fast),
+        .target(name: "ClassicalLearners", dependencies: ["NumericCore", "Tasks"], swiftSettings: fast),
+        .target(name: "Models", dependencies: ["NumericCore", "Tasks"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["NumericCore", "Tasks", "Models"], swiftSettings: fast),
+        .target(name: "Analysis", dependencies: ["NumericCore", "Tasks", "ClassicalLearners"], swiftSettings: fast),
         .target(name: "Experiments",
                 dependencies: ["NumericCore", "Tasks", "ClassicalLearners", "Models", "Training", "Analysis"]),
         .executableTarget(

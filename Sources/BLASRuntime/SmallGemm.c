@@ -2,13 +2,13 @@
 // the arithmetic. Four products run side by side, one per SIMD lane: the operands of four batch entries are
 // packed so that lane l holds entry t + l, and every multiply-add is full width with no remainder loops,
 // whatever m, n, k are. Compiled for AVX-512, AVX2+FMA and baseline x86-64 and picked at load time
-// (target_clones), so one binary is fast on every CPU. Each output depends only on its own inputs, in a
+// (target_clones on the x86-64 ISA levels, chosen by CPU features, not CPU model), so one binary is fast on every CPU. Each output depends only on its own inputs, in a
 // fixed summation order (p = 0, 1, …), so results do not depend on lanes, batch splitting or threads.
 #include "BLASRuntime.h"
 #include <stdlib.h>
 
 #if defined(__x86_64__) && defined(__clang__)
-#define ICL_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define ICL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define ICL_CLONES
 #endif

@@ -49,7 +49,7 @@ public struct GDPlusPlus: InContextLearner {
     public var name: String { "GD++ (η = \(String(format: "%.4g", learningRate)), γ = \(String(format: "%.4g", gamma)))" }
 
     public func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {
-        let (b, n, d) = (contextXs.shape[0], contextXs.shape[1], contextXs.shape[2])
+        let (b, n) = (contextXs.shape[0], contextXs.shape[1])
         let q = queries.shape[1]
         var x = Tensor.concatenate([contextXs, queries], alongAxis: 1)                     // [B, n+Q, D]
         var y = Tensor.concatenate([contextYs, Tensor(zeros: [b, q])], alongAxis: 1)       // [B, n+Q]

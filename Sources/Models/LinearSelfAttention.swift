@@ -61,40 +61,57 @@ public struct LinearSelfAttention: ParameterWalkable {
                   heads: heads, depth: depth ?? layers, tokenClamp: tokenClamp)
     }
 
-    /// The tokens `[B, n + Q, E]` of a context and queries (query y-entries 0).
-    public static func tokens(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Tensor {
-        let (b, n, q) = (contextXs.shape[0], contextXs.shape[1], queries.shape[1])
-        let context = Tensor.concatenate([contextXs, contextYs.reshaped(to: [b, n, 1])], alongAxis: 2)
-        let query = Tensor.concatenate([queries, Tensor(zeros: [b, q, 1])], alongAxis: 2)
-        return Tensor.concatenate([context, query], alongAxis: 1)
+    /// The tokens `[B, N, E]` of prompts whose last point is the query (its y-entry 0).
+    public static func tokens(_ prompts: PromptBatch) -> Tensor {
+        let (b, t, d) = (prompts.batchSize, prompts.pointCount, prompts.dimension)
+        let e = d + 1
+        var z = [Double](repeating: 0, count: b * t * e)
+        prompts.xs.scalars.withUnsafeBufferPointer { xs in
+            prompts.ys.scalars.withUnsafeBufferPointer { ys in
+                for p in 0..<b {
+                    for i in 0..<t {
+                        for j in 0..<d { z[(p * t + i) * e + j] = xs[(p * t + i) * d + j] }
+                        if i < t - 1 { z[(p * t + i) * e + d] = ys[p * t + i] }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [b, t, e], scalars: z)
     }
 
-    /// One layer's update `Δ = (1/n) Σ_h rows · W_KQ,hᵀ · C · W_PV,hᵀ` for `rows [B, R, E]`, with
-    /// `C = Σ_{context} z zᵀ [B, E, E]` (the row form of the column formula above).
-    @differentiable(reverse)
-    func update(_ rows: Tensor, covariance c: Tensor, layer: Int, contextSize n: Int) -> Tensor {
-        let e = withoutDerivative(at: width)
-        var total = Tensor.zero
-        for h in 0..<heads {
-            let index = (layer % storedLayers) * heads + h
-            let a = wKQ.slice(alongAxis: 0, index..<(index + 1)).reshaped(to: [e, e])
-            let v = wPV.slice(alongAxis: 0, index..<(index + 1)).reshaped(to: [e, e])
-            total = total + matmul(matmul(matmul(rows, a, transposeB: true), c), v, transposeB: true)
+    /// The tokens `[B, n + Q, E]` of a context and queries (query y-entries 0).
+    public static func tokens(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Tensor {
+        let (b, n, d, q) = (contextXs.shape[0], contextXs.shape[1], contextXs.shape[2], queries.shape[1])
+        precondition(contextYs.shape == [b, n] && queries.rank == 3 && queries.shape[0] == b && queries.shape[2] == d,
+                     "tokens: context \(contextXs.shape), \(contextYs.shape) and queries \(queries.shape) do not fit")
+        let (t, e) = (n + q, d + 1)
+        var z = [Double](repeating: 0, count: b * t * e)
+        for p in 0..<b {
+            for i in 0..<n {
+                for j in 0..<d { z[(p * t + i) * e + j] = contextXs.scalars[(p * n + i) * d + j] }
+                z[(p * t + i) * e + d] = contextYs.scalars[p * n + i]
+            }
+            for i in 0..<q { for j in 0..<d { z[(p * t + n + i) * e + j] = queries.scalars[(p * q + i) * d + j] } }
         }
-        return total / Double(max(n, 1))
+        return Tensor(shape: [b, t, e], scalars: z)
+    }
+
+    /// The stored weights `[H, E, E]` applied at layer application `layer` (a looped model reuses them).
+    @differentiable(reverse)
+    func weights(atLayer layer: Int) -> (kq: Tensor, pv: Tensor) {
+        let first = (layer % storedLayers) * heads
+        return (wKQ.slice(alongAxis: 0, first..<(first + heads)), wPV.slice(alongAxis: 0, first..<(first + heads)))
     }
 
     /// Every token after every layer: `[depth]` of `[B, n + Q, E]` (used to inspect residuals and the
     /// constructions; `readouts` is the fast path when only predictions are needed).
     @differentiable(reverse)
     public func tokenTrajectory(_ tokens: Tensor, contextSize n: Int) -> [Tensor] {
-        let t = withoutDerivative(at: tokens.shape[1])
-        let mask = withoutDerivative(at: Tensor(shape: [1, t, 1], scalars: (0..<t).map { $0 < n ? 1 : 0 }))
         var z = tokens
         var out: [Tensor] = []
         for layer in 0..<depth {
-            let ctx = z * mask
-            z = z + update(z, covariance: matmul(ctx, ctx, transposeA: true), layer: layer, contextSize: n)
+            let w = weights(atLayer: layer)
+            z = Tensor.linearSelfAttention(tokens: z, wKQ: w.kq, wPV: w.pv, contextSize: n)
             if let bound = tokenClamp { z = z.clamped(to: bound) }
             out.append(z)
         }
@@ -107,23 +124,16 @@ public struct LinearSelfAttention: ParameterWalkable {
     public func readouts(_ tokens: Tensor, contextSize n: Int) -> [Tensor] {
         let (b, t) = withoutDerivative(at: (tokens.shape[0], tokens.shape[1]))
         let e = withoutDerivative(at: width)
-        let mask = withoutDerivative(at: Tensor(shape: [1, t, 1], scalars: (0..<t).map { $0 < n ? 1 : 0 }))
         var z = tokens
         var out: [Tensor] = []
         for layer in 0..<depth {
-            let ctx = z * mask
-            let c = matmul(ctx, ctx, transposeA: true)
-            if layer == depth - 1 {
-                let queries = z.slice(alongAxis: 1, n..<t)
-                var zq = queries + update(queries, covariance: c, layer: layer, contextSize: n)
-                if let bound = tokenClamp { zq = zq.clamped(to: bound) }
-                out.append(-zq.slice(alongAxis: 2, (e - 1)..<e).reshaped(to: [b, t - n]))
-            } else {
-                z = z + update(z, covariance: c, layer: layer, contextSize: n)
-                if let bound = tokenClamp { z = z.clamped(to: bound) }
-                let queries = z.slice(alongAxis: 1, n..<t)
-                out.append(-queries.slice(alongAxis: 2, (e - 1)..<e).reshaped(to: [b, t - n]))
-            }
+            let w = weights(atLayer: layer)
+            let last = layer == depth - 1
+            var updated = Tensor.linearSelfAttention(tokens: z, wKQ: w.kq, wPV: w.pv, contextSize: n, fromRow: last ? n : 0)
+            if let bound = tokenClamp { updated = updated.clamped(to: bound) }
+            let queries = last ? updated : updated.slice(alongAxis: 1, n..<t)
+            out.append(-queries.slice(alongAxis: 2, (e - 1)..<e).reshaped(to: [b, t - n]))
+            if !last { z = updated }
         }
         return out
     }
@@ -133,9 +143,7 @@ public struct LinearSelfAttention: ParameterWalkable {
     @differentiable(reverse)
     public func queryLoss(_ prompts: PromptBatch) -> Tensor {
         let n = withoutDerivative(at: prompts.pointCount - 1)
-        let z = withoutDerivative(at: LinearSelfAttention.tokens(
-            contextXs: prompts.xs.slice(alongAxis: 1, 0..<n), contextYs: prompts.ys.slice(alongAxis: 1, 0..<n),
-            queries: prompts.xs.slice(alongAxis: 1, n..<(n + 1))))
+        let z = withoutDerivative(at: LinearSelfAttention.tokens(prompts))
         let target = withoutDerivative(at: prompts.ys.slice(alongAxis: 1, n..<(n + 1)))
         let r = readouts(z, contextSize: n)
         return meanSquaredError(predicted: r[withoutDerivative(at: depth - 1)], expected: target)

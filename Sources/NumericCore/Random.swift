@@ -3,7 +3,7 @@ import Foundation
 /// xoshiro256** (Blackman & Vigna 2018): a fast 64-bit generator with 256 bits of state, seeded through
 /// SplitMix64 so that nearby seeds give unrelated streams. Same seed, same bits, on every machine.
 public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
-    public private(set) var state: (UInt64, UInt64, UInt64, UInt64)
+    public var state: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
         var z = seed
@@ -22,7 +22,7 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
         self.init(seed: seed ^ (index &* 0xD1B5_4A32_D192_ED03) &+ index)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func next() -> UInt64 {
         let result = ((state.1 &* 5) << 7 | (state.1 &* 5) >> 57) &* 9
         let t = state.1 << 17
@@ -42,11 +42,12 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
 
 /// Tables of the 128-layer ziggurat for the standard normal (Marsaglia & Tsang 2000, in Doornik's 2005
 /// ZIGNOR form): `x[i]` are the layer edges, `ratio[i] = x[i+1] / x[i]`.
+@usableFromInline
 enum Ziggurat {
-    static let layers = 128
-    static let r = 3.442619855899           // start of the tail
-    static let v = 9.91256303526217e-3      // area of each layer
-    static let x: [Double] = {
+    @usableFromInline static let layers = 128
+    @usableFromInline static let r = 3.442619855899           // start of the tail
+    @usableFromInline static let v = 9.91256303526217e-3      // area of each layer
+    @usableFromInline static let x: [Double] = {
         var x = [Double](repeating: 0, count: layers + 1)
         var f = Foundation.exp(-0.5 * r * r)
         x[0] = v / f
@@ -58,18 +59,18 @@ enum Ziggurat {
         }
         return x
     }()
-    static let ratio: [Double] = (0..<layers).map { x[$0 + 1] / x[$0] }
+    @usableFromInline static let ratio: [Double] = (0..<layers).map { x[$0 + 1] / x[$0] }
 }
 
 extension RandomNumberGenerator {
     /// A uniform double in [0, 1) with 53 random bits.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func nextUniform() -> Double {
         Double(next() >> 11) * 0x1.0p-53
     }
 
     /// A standard normal draw by the ziggurat method (one 64-bit draw on ~98.8% of calls).
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func nextNormal() -> Double {
         let x = Ziggurat.x, ratio = Ziggurat.ratio
         while true {
@@ -87,6 +88,7 @@ extension RandomNumberGenerator {
     }
 
     /// A draw from the normal tail beyond `Ziggurat.r` (Marsaglia 1964).
+    @inlinable
     mutating func normalTail(negative: Bool) -> Double {
         var x = 0.0, y = 0.0
         repeat {
@@ -94,6 +96,30 @@ extension RandomNumberGenerator {
             y = Foundation.log(1 - nextUniform())
         } while -2 * y < x * x
         return negative ? x - Ziggurat.r : Ziggurat.r - x
+    }
+}
+
+extension Xoshiro256 {
+    /// Fills `buffer` with standard normal draws: the same values, in the same order, as calling
+    /// `nextNormal()` once per element, without per-call overhead.
+    public mutating func fillNormal(_ buffer: UnsafeMutableBufferPointer<Double>) {
+        let x = Ziggurat.x, ratio = Ziggurat.ratio
+        x.withUnsafeBufferPointer { x in
+            ratio.withUnsafeBufferPointer { ratio in
+                var k = 0
+                while k < buffer.count {
+                    let bits = next()
+                    let i = Int(bits & 0x7F)
+                    let u = 2 * (Double(bits >> 11) * 0x1.0p-53) - 1
+                    if abs(u) < ratio[i] { buffer[k] = u * x[i]; k += 1; continue }
+                    if i == 0 { buffer[k] = normalTail(negative: u < 0); k += 1; continue }
+                    let xx = u * x[i]
+                    let f0 = Foundation.exp(-0.5 * (x[i] * x[i] - xx * xx))
+                    let f1 = Foundation.exp(-0.5 * (x[i + 1] * x[i + 1] - xx * xx))
+                    if f1 + nextUniform() * (f0 - f1) < 1 { buffer[k] = xx; k += 1 }
+                }
+            }
+        }
     }
 }
 

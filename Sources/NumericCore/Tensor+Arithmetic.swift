@@ -8,7 +8,11 @@ extension Tensor {
     /// `lhs + rhs`, broadcast.
     @differentiable(reverse)
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
-        zipBroadcast(lhs, rhs, "+") { $0 + $1 }
+        // Adding the rank-0 additive zero (how differentiation accumulates gradients) returns the other
+        // operand without a pass over it.
+        if rhs.rank == 0 && rhs.scalars[0] == 0 && lhs.rank > 0 { return lhs }
+        if lhs.rank == 0 && lhs.scalars[0] == 0 && rhs.rank > 0 { return rhs }
+        return zipBroadcast(lhs, rhs, "+") { $0 + $1 }
     }
     // out = a + b, so da = g and db = g (summed over stretched axes).
     @derivative(of: +)

@@ -97,62 +97,98 @@ public struct LinearRegressionTask: Codable, Equatable, Sendable {
         return Tensor.randomNormal([m, dimension], standardDeviation: scale, using: &rng)
     }
 
-    /// Draws `batch` prompts. Same generator state, same prompts, bit for bit.
+    /// Draws `batch` prompts from any generator (its next 64 bits seed the workbench's own generator).
     public func sample(batch: Int, using rng: inout some RandomNumberGenerator) -> PromptBatch {
+        var local = Xoshiro256(seed: rng.next())
+        return sample(batch: batch, using: &local)
+    }
+
+    /// Prompts per independent random stream. Streams are fixed by the batch size alone, so the prompts
+    /// are the same bits whatever the number of threads drawing them.
+    public static let promptsPerStream = 256
+
+    /// Draws `batch` prompts. Same generator state, same prompts, bit for bit. The batch is split into
+    /// chunks of `promptsPerStream` prompts, each drawn from its own stream derived from one draw of `rng`,
+    /// so chunks can be drawn on all cores.
+    public func sample(batch: Int, using rng: inout Xoshiro256) -> PromptBatch {
         let (b, n, d) = (batch, points, dimension)
         var xs = [Double](repeating: 0, count: b * n * d)
         var ws = [Double](repeating: 0, count: b * d)
         var ys = [Double](repeating: 0, count: b * n)
         let pool = taskPool
-        for p in 0..<b {
-            // Inputs.
-            switch inputs {
-            case .isotropicGaussian:
-                for i in 0..<(n * d) { xs[p * n * d + i] = rng.nextNormal() }
-            case .gaussianSpectrum(let s):
-                let sd = s.map { $0.squareRoot() }
-                for i in 0..<n { for j in 0..<d { xs[(p * n + i) * d + j] = sd[j] * rng.nextNormal() } }
-            case .illConditioned(let kappa, let randomBasis):
-                let sd = (0..<d).map { $0 < d / 2 ? kappa.squareRoot() : 1.0 }
-                let u = randomBasis ? LinearRegressionTask.haarOrthogonal(d, using: &rng) : Tensor.identity(d)
-                for i in 0..<n {
-                    let z = (0..<d).map { sd[$0] * rng.nextNormal() }
-                    for j in 0..<d {
-                        var s = 0.0
-                        for k in 0..<d { s += u.scalars[j * d + k] * z[k] }
-                        xs[(p * n + i) * d + j] = s
+        let base = rng.next()
+        let streams = (b + Self.promptsPerStream - 1) / Self.promptsPerStream
+        xs.withUnsafeMutableBufferPointer { px in
+            ws.withUnsafeMutableBufferPointer { pw in
+                ys.withUnsafeMutableBufferPointer { py in
+                    let (xb, wb, yb) = (px.baseAddress!, pw.baseAddress!, py.baseAddress!)
+                    Parallel.forChunks(count: streams, workers: b * n * d >= 50_000 ? Parallel.workerCount : 1) { range in
+                        for stream in range {
+                            var local = Xoshiro256(seed: base, stream: UInt64(stream))
+                            let first = stream * Self.promptsPerStream
+                            for p in first..<Swift.min(b, first + Self.promptsPerStream) {
+                                drawPrompt(xs: xb + p * n * d, ws: wb + p * d, ys: yb + p * n, pool: pool, using: &local)
+                            }
+                        }
                     }
                 }
-            case .uniform(let a):
-                for i in 0..<(n * d) { xs[p * n * d + i] = a * (2 * rng.nextUniform() - 1) }
-            }
-            // Weights.
-            switch weights {
-            case .gaussian(let t): for j in 0..<d { ws[p * d + j] = t * rng.nextNormal() }
-            case .gaussianDiagonal(let v): for j in 0..<d { ws[p * d + j] = v[j].squareRoot() * rng.nextNormal() }
-            case .sparse(let k, let t):
-                var idx = Array(0..<d)
-                for j in 0..<k { idx.swapAt(j, j + Int(rng.next() % UInt64(d - j))) }   // partial Fisher–Yates
-                for j in idx[0..<k] { ws[p * d + j] = t * rng.nextNormal() }
-            case .pool(let m, _, _):
-                let i = Int(rng.next() % UInt64(m))
-                for j in 0..<d { ws[p * d + j] = pool!.scalars[i * d + j] }
-            }
-            for j in 0..<d { ws[p * d + j] *= weightScale }
-            for i in 0..<(n * d) { xs[p * n * d + i] *= inputScale }
-            for i in 0..<n {
-                var y = 0.0
-                for j in 0..<d { y += xs[(p * n + i) * d + j] * ws[p * d + j] }
-                ys[p * n + i] = y + (noise > 0 ? noise * rng.nextNormal() : 0)
             }
         }
         return try! PromptBatch(xs: Tensor(shape: [b, n, d], scalars: xs), ys: Tensor(shape: [b, n], scalars: ys),
                                 ws: Tensor(shape: [b, d], scalars: ws))
     }
 
+    /// One prompt: inputs `x [N, D]`, weights `w [D]`, labels `y [N]`, in that order from `rng`.
+    func drawPrompt(xs: UnsafeMutablePointer<Double>, ws: UnsafeMutablePointer<Double>, ys: UnsafeMutablePointer<Double>,
+                    pool: Tensor?, using rng: inout Xoshiro256) {
+        let (n, d) = (points, dimension)
+        switch inputs {
+        case .isotropicGaussian:
+            rng.fillNormal(UnsafeMutableBufferPointer(start: xs, count: n * d))
+        case .gaussianSpectrum(let s):
+            for i in 0..<n { for j in 0..<d { xs[i * d + j] = s[j].squareRoot() * rng.nextNormal() } }
+        case .illConditioned(let kappa, let randomBasis):
+            let sd = (0..<d).map { $0 < d / 2 ? kappa.squareRoot() : 1.0 }
+            let u = randomBasis ? LinearRegressionTask.haarOrthogonal(d, using: &rng) : Tensor.identity(d)
+            var z = [Double](repeating: 0, count: d)
+            for i in 0..<n {
+                for k in 0..<d { z[k] = sd[k] * rng.nextNormal() }
+                for j in 0..<d {
+                    var s = 0.0
+                    for k in 0..<d { s += u.scalars[j * d + k] * z[k] }
+                    xs[i * d + j] = s
+                }
+            }
+        case .uniform(let a):
+            for i in 0..<(n * d) { xs[i] = a * (2 * rng.nextUniform() - 1) }
+        }
+        switch weights {
+        case .gaussian(let t):
+            rng.fillNormal(UnsafeMutableBufferPointer(start: ws, count: d))
+            if t != 1 { for j in 0..<d { ws[j] *= t } }
+        case .gaussianDiagonal(let v):
+            for j in 0..<d { ws[j] = v[j].squareRoot() * rng.nextNormal() }
+        case .sparse(let k, let t):
+            var idx = Array(0..<d)
+            for j in 0..<k { idx.swapAt(j, j + Int(rng.next() % UInt64(d - j))) }   // partial Fisher–Yates
+            for j in 0..<d { ws[j] = 0 }
+            for j in idx[0..<k] { ws[j] = t * rng.nextNormal() }
+        case .pool(let m, _, _):
+            let i = Int(rng.next() % UInt64(m))
+            for j in 0..<d { ws[j] = pool!.scalars[i * d + j] }
+        }
+        if weightScale != 1 { for j in 0..<d { ws[j] *= weightScale } }
+        if inputScale != 1 { for i in 0..<(n * d) { xs[i] *= inputScale } }
+        for i in 0..<n {
+            var y = 0.0
+            for j in 0..<d { y += xs[i * d + j] * ws[j] }
+            ys[i] = y + (noise > 0 ? noise * rng.nextNormal() : 0)
+        }
+    }
+
     /// A Haar-distributed random orthogonal matrix: QR of a Gaussian matrix with the signs of R's
     /// diagonal moved into Q (Mezzadri 2007), by modified Gram–Schmidt.
-    public static func haarOrthogonal(_ d: Int, using rng: inout some RandomNumberGenerator) -> Tensor {
+    public static func haarOrthogonal(_ d: Int, using rng: inout Xoshiro256) -> Tensor {
         var cols = (0..<d).map { _ in (0..<d).map { _ in rng.nextNormal() } }
         for j in 0..<d {
             for k in 0..<j {

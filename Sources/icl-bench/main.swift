@@ -41,14 +41,21 @@ func numpyTimings(script: String) -> [String: Double] {
 
 var peerScript = "scripts/bench_numpy.py"
 var profileOnly = false   // --profile: only the LSA forward+backward, no peer (for callgrind/perf)
+var trainOnly = false     // --train: only the LSA training throughput
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--peer", let p = args.popFirst() { peerScript = p }
     else if a == "--profile" { profileOnly = true }
+    else if a == "--train" { trainOnly = true }
     else { print("usage: icl-bench [--peer path/to/bench_numpy.py] [--profile]"); exit(a == "--help" ? 0 : 2) }
 }
 
 print("# icl-bench")
+if trainOnly {
+    let r = lsaTrainingBenchmark(steps: 200, breakdown: true)
+    print(String(format: "LSA training: %.1f steps/s (loss %.4f → %.4f)", r.stepsPerSecond, r.firstLoss, r.lastLoss))
+    exit(0)
+}
 print("BLAS: \(BLASInfo.summary)")
 print("config: \(BLASInfo.configuration); workbench threads: \(Parallel.workerCount)")
 

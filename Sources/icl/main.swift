@@ -1,27 +1,182 @@
+import Analysis
 import ArgumentParser
+import ClassicalLearners
+import Experiments
 import Foundation
+import Models
 import NumericCore
+import Tasks
 
 @main
 struct ICL: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "icl",
-        abstract: "The in-context learning workbench: which algorithm does this transformer run?",
-        subcommands: [Demo.self, BLASCommand.self])
+        abstract: "The in-context learning workbench: which algorithm does this transformer run in its forward pass?",
+        subcommands: [Compare.self, Train.self, TasksCommand.self, Eval.self, PresetsCommand.self, BLASCommand.self],
+        defaultSubcommand: nil)
 }
 
-struct Demo: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "A tiny end-to-end computation on the numeric core.")
-    @Option(help: "Random seed.") var seed: UInt64 = 0
+/// Options shared by commands that resolve a comparison config.
+struct ConfigOptions: ParsableArguments {
+    @Option(help: "A named preset (see `icl presets`).") var preset: String?
+    @Option(help: "A comparison config JSON (e.g. a run directory's config.json).") var config: String?
+    @Option(help: "Override: training steps.") var steps: Int?
+    @Option(help: "Override: training batch size.") var batchSize: Int?
+    @Option(help: "Override: Adam learning rate.") var learningRate: Double?
+    @Option(help: "Override: training and model-initialization seed.") var seed: UInt64?
+    @Option(help: "Override: number of evaluation prompts.") var evalPrompts: Int?
+
+    func resolve(defaultPreset: String = "flagship") throws -> ComparisonConfig {
+        if preset != nil && config != nil { throw ValidationError("give either --preset or --config, not both") }
+        var c = try config.map { try ComparisonConfig.load(from: URL(fileURLWithPath: $0)) }
+            ?? Presets.named(preset ?? defaultPreset)
+        if let steps { c.training.steps = steps }
+        if let batchSize { c.training.batchSize = batchSize }
+        if let learningRate { c.training.learningRate = learningRate }
+        if let seed { c.training.seed = seed; c.modelSeed = seed }
+        if let evalPrompts { c.evaluation.prompts = evalPrompts }
+        try c.validate()
+        return c
+    }
+
+    var overridesTraining: Bool { steps != nil || batchSize != nil || learningRate != nil }
+}
+
+extension ReportTable.Format: ExpressibleByArgument {}
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train (or load) a model and line up each layer with GD, Newton, ridge and OLS.")
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "Load model weights (.npz) instead of training; the config fixes the architecture.") var model: String?
+    @Option(help: "Output format: markdown, csv or json.") var format: ReportTable.Format = .markdown
+    @Option(help: "Write a run directory (config.json, model.npz, history.json, report.md, report.json).") var out: String?
+    @Flag(help: "No training progress on stderr.") var quiet = false
+
+    func validate() throws {
+        if model != nil && options.overridesTraining {
+            throw ValidationError("--model loads trained weights; --steps, --batch-size and --learning-rate do not apply")
+        }
+    }
 
     func run() throws {
-        print(BLASInfo.summary)
-        var rng = Xoshiro256(seed: seed)
-        let (n, d) = (20, 5)
-        let x = Tensor.randomNormal([n, d], using: &rng), w = Tensor.randomNormal([d], using: &rng)
-        let y = matmul(x, w.reshaped(to: [d, 1])).reshaped(to: [n])
-        let ols = try LinearAlgebra.leastSquares(x, y)
-        print("least squares recovers w: max |ŵ − w| = \(ols.maxAbsDifference(w))")
+        let config = try options.resolve()
+        let report = try Comparison.run(config, modelFile: model.map { URL(fileURLWithPath: $0) },
+                                        runDirectory: out.map { URL(fileURLWithPath: $0) }, quiet: quiet)
+        print(report.render(format), terminator: "")
+    }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Train a model and write a run directory.")
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "The run directory to write.") var out: String
+    @Flag(help: "No training progress on stderr.") var quiet = false
+
+    func run() throws {
+        let config = try options.resolve()
+        let report = try Comparison.run(config, runDirectory: URL(fileURLWithPath: out), quiet: quiet)
+        let last = report.history?.losses.last.map { Cell.format($0) } ?? "—"
+        print("trained \(config.name): final training loss \(last); wrote \(out)/{config.json, model.npz, history.json, report.md, report.json}")
+    }
+}
+
+struct TasksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tasks", abstract: "Prompt generators.",
+                                                    subcommands: [Sample.self])
+
+    struct Sample: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Draw linear-regression prompts and save them as .npz (xs [B,N,D], ys [B,N], ws [B,D]).")
+        @Option(help: "Take the task of this preset (other task options override it).") var preset: String?
+        @Option(help: "Input dimension D.") var dimension: Int?
+        @Option(help: "Points per prompt N.") var points: Int?
+        @Option(help: "Inputs: gaussian, uniform, ill-conditioned.") var inputs: String?
+        @Option(help: "Condition number κ for ill-conditioned inputs.") var kappa: Double = 100
+        @Option(help: "Weights: gaussian, sparse, pool.") var weights: String?
+        @Option(help: "Non-zeros k for sparse weights.") var sparsity: Int = 2
+        @Option(help: "Pool size M for pool weights.") var poolSize: Int = 64
+        @Option(help: "Label noise σ.") var noise: Double?
+        @Option(help: "Evaluation-time covariate shift: x ← c·x.") var inputScale: Double?
+        @Option(help: "Prompts B.") var batch: Int = 1000
+        @Option(help: "Seed.") var seed: UInt64 = 0
+        @Option(help: "Output .npz file.") var out: String
+
+        func run() throws {
+            var task = try preset.map { try Presets.named($0).task } ?? LinearRegressionTask(dimension: 10, points: 11)
+            if let dimension { task.dimension = dimension }
+            if let points { task.points = points }
+            if let noise { task.noise = noise }
+            if let inputScale { task.inputScale = inputScale }
+            switch inputs {
+            case nil: break
+            case "gaussian": task.inputs = .isotropicGaussian
+            case "uniform": task.inputs = .uniform(halfWidth: 0.5)
+            case "ill-conditioned": task.inputs = .illConditioned(kappa: kappa, randomBasis: true)
+            case let other?: throw ValidationError("unknown --inputs '\(other)'; use gaussian, uniform or ill-conditioned")
+            }
+            switch weights {
+            case nil: break
+            case "gaussian": task.weights = .gaussian(scale: 1)
+            case "sparse": task.weights = .sparse(nonZeros: sparsity, scale: 1)
+            case "pool": task.weights = .pool(size: poolSize, scale: 1, poolSeed: seed &+ 1)
+            case let other?: throw ValidationError("unknown --weights '\(other)'; use gaussian, sparse or pool")
+            }
+            guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
+            try task.validate()
+            var rng = Xoshiro256(seed: seed)
+            let prompts = task.sample(batch: batch, using: &rng)
+            try prompts.save(to: URL(fileURLWithPath: out))
+            print("wrote \(out): xs \(prompts.xs.shape), ys \(prompts.ys.shape), ws \(prompts.ws!.shape)")
+        }
+    }
+}
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every classical learner (and optionally a trained model) on prompts from a .npz file.")
+    @Option(help: "Prompts .npz with xs [B,N,D] and ys [B,N] (ws optional).") var prompts: String
+    @Option(name: .customLong("run"), help: "A run directory (config.json + model.npz) whose model to include.") var runDirectory: String?
+    @Option(help: "Output format: markdown, csv or json.") var format: ReportTable.Format = .markdown
+
+    func run() throws {
+        let batch = try PromptBatch.load(from: URL(fileURLWithPath: prompts))
+        guard batch.pointCount >= 2 else { throw TaskError("\(prompts): prompts need at least 2 points (context and query)") }
+        var learners: [InContextLearner] = []
+        if let run = runDirectory {
+            let dir = URL(fileURLWithPath: run)
+            let config = try ComparisonConfig.load(from: dir.appendingPathComponent("config.json"))
+            guard config.task.dimension == batch.dimension else {
+                throw TaskError("\(run): the model was trained with D = \(config.task.dimension), the prompts have D = \(batch.dimension)")
+            }
+            var model = ComparisonModel(config.model, dimension: batch.dimension, seed: config.modelSeed)
+            try model.load(from: dir.appendingPathComponent("model.npz"))
+            learners.append(model.atDepth(config.model.evaluationDepth ?? (config.model.kind == .lsa ? config.model.layers : config.model.depth)))
+        }
+        let eta = LineSearch.bestGradientDescentStep(prompts: batch, steps: 1).learningRate
+        learners += [GradientDescent(steps: 1, learningRate: eta), GradientDescent(steps: 20, learningRate: eta),
+                     IterativeNewton(steps: 8), Ridge(penalty: 0.1), LeastSquares(), Averaging(), NearestNeighbours(k: 3)]
+        var table = ReportTable(title: "Learners on \(prompts) (B = \(batch.batchSize), N = \(batch.pointCount), D = \(batch.dimension))",
+                                columns: ["learner", "query MSE (last point)", "prefix MSE at n = 1", "n = N/2", "n = N−1"])
+        let n = batch.pointCount
+        for l in learners {
+            let prefix = l.prefixTrajectory(batch)
+            let curve = Metrics.errorByContextLength(prefix.final, targets: batch.ys)
+            let q = Metrics.meanSquaredError(prefix.final.slice(alongAxis: 1, (n - 1)..<n), batch.ys.slice(alongAxis: 1, (n - 1)..<n))
+            table.rows.append([.text(l.name), .number(q), .number(curve[1]), .number(curve[n / 2]), .number(curve[n - 1])])
+        }
+        table.notes = ["GD's η = \(Cell.format(eta)) is line-searched for one step on these prompts; each point is predicted from the ones before it."]
+        print(table.render(format), terminator: "")
+    }
+}
+
+struct PresetsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "presets", abstract: "List the named presets.")
+    func run() throws {
+        for name in Presets.names {
+            let c = try Presets.named(name)
+            print("\(name): \(c.summary)")
+        }
     }
 }
 

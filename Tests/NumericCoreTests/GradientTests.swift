@@ -149,3 +149,56 @@ final class GradientTests: XCTestCase {
         XCTAssertEqual(m, g)
     }
 }
+
+/// The fused linear-self-attention primitive: against the composition of matmuls it replaces, and its
+/// pullback against finite differences.
+final class FusedLinearSelfAttentionTests: XCTestCase {
+    /// The reference: `rows + (1/n) Σ_h rows A_hᵀ C B_hᵀ` from generic ops.
+    @differentiable(reverse)
+    static func reference(_ z: Tensor, _ a: Tensor, _ v: Tensor, n: Int, start: Int) -> Tensor {
+        let zs = withoutDerivative(at: z).shape, heads = withoutDerivative(at: a).shape[0]
+        let (t, e) = (zs[1], zs[2])
+        let mask = withoutDerivative(at: Tensor(shape: [1, t, 1], scalars: (0..<t).map { $0 < n ? 1 : 0 }))
+        let ctx = z * mask
+        let c = matmul(ctx, ctx, transposeA: true)
+        let rows = z.slice(alongAxis: 1, start..<t)
+        var out = rows
+        for h in 0..<heads {
+            let ah = a.slice(alongAxis: 0, h..<(h + 1)).reshaped(to: [e, e])
+            let vh = v.slice(alongAxis: 0, h..<(h + 1)).reshaped(to: [e, e])
+            out = out + matmul(matmul(matmul(rows, ah, transposeB: true), c), vh, transposeB: true) / Double(max(n, 1))
+        }
+        return out
+    }
+
+    override func tearDown() { LSAEvaluationOrder.current = .automatic }
+
+    func testBothEvaluationOrdersMatchCompositionAndFiniteDifferences() {
+        for order in [LSAEvaluationOrder.covariance, .attention] {
+            LSAEvaluationOrder.current = order
+            checkAgainstReference("\(order)")
+        }
+    }
+
+    func checkAgainstReference(_ label: String) {
+        var rng = Xoshiro256(seed: 40)
+        for (n, start, heads) in [(5, 0, 1), (5, 5, 2), (3, 1, 3), (0, 0, 1), (7, 7, 1)] {
+            let z = Tensor.randomNormal([4, 7, 4], using: &rng)
+            let a = Tensor.randomNormal([heads, 4, 4], using: &rng), v = Tensor.randomNormal([heads, 4, 4], using: &rng)
+            let fused = Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: start)
+            assertClose(fused, Self.reference(z, a, v, n: n, start: start), tolerance: 1e-12, "\(label) n=\(n) start=\(start) H=\(heads)")
+            let r = projection(like: fused)
+            let (gz, ga, gv) = valueWithPullback(at: z, a, v) { z, a, v in
+                (Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: start) * r).sum()
+            }.pullback(Tensor(1))
+            let (rz, ra, rv) = valueWithPullback(at: z, a, v) { z, a, v in
+                (Self.reference(z, a, v, n: n, start: start) * r).sum()
+            }.pullback(Tensor(1))
+            assertClose(gz, rz, tolerance: 1e-11, "dz")
+            assertClose(ga, ra, tolerance: 1e-11, "dW_KQ")
+            assertClose(gv, rv, tolerance: 1e-11, "dW_PV")
+            assertGradientMatches(at: a, "fused dW_KQ n=\(n)") { a in Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: start) }
+            assertGradientMatches(at: z, "fused dz n=\(n)") { z in Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: start) }
+        }
+    }
+}

@@ -30,4 +30,23 @@ void icl_small_gemm_batch(const double *a, const double *b, double *c,
 
 /// C[k, n] = Σ_{r in [row_begin, row_end)} X[r, :]ᵀ Y[r, :] for row-major X [rows, k], Y [rows, n].
 void icl_rows_outer_sum(const double *x, const double *y, double *c, long row_begin, long row_end, long k, long n);
+/// One linear-self-attention layer on one prompt's tokens z [t, e], updating rows row_start..<t from the
+/// first n (context) tokens: out_r = z_r + (1/n) Σ_h z_r A_hᵀ C B_hᵀ, C = Σ_{i<n} z_i z_iᵀ, with A = W_KQ and
+/// B = W_PV given as [heads, e, e]. `out` is [t − row_start, e]; `scratch` holds e² + 2 (t − row_start) e.
+void icl_lsa_forward(const double *z, long t, long e, long n, long row_start, const double *wkq, const double *wpv,
+                     long heads, double *out, double *scratch);
+
+/// The pullback of icl_lsa_forward for incoming gradient g [t − row_start, e]: adds into dz [t, e] (skipped
+/// when dz is NULL), dwkq and dwpv [heads, e, e]. `scratch` holds 2 e² + 4 (t − row_start) e.
+void icl_lsa_backward(const double *z, long t, long e, long n, long row_start, const double *wkq, const double *wpv,
+                      long heads, const double *g, double *dz, double *dwkq, double *dwpv, double *scratch);
+
+/// icl_lsa_forward / icl_lsa_backward in attention form (scores against the context, then a weighted sum):
+/// the same values, cheaper when few rows are updated. Scratch: 3e + n doubles forward, 5e + 2n backward.
+void icl_lsa_forward_attention(const double *z, long t, long e, long n, long row_start, const double *wkq,
+                               const double *wpv, long heads, double *out, double *scratch);
+void icl_lsa_backward_attention(const double *z, long t, long e, long n, long row_start, const double *wkq,
+                                const double *wpv, long heads, const double *g, double *dz, double *dwkq, double *dwpv,
+                                double *scratch);
+
 #endif

@@ -1,0 +1,66 @@
+import Foundation
+import Tasks
+import Training
+
+/// Named settings from the papers. `icl compare --preset NAME`; each resolves to a `ComparisonConfig`.
+public enum Presets {
+    public static let names = ["flagship", "von-oswald", "mahankali", "akyurek-deep", "gatmiry-looped", "looped-lsa", "ci-tiny"]
+
+    public static func named(_ name: String) throws -> ComparisonConfig {
+        switch name {
+        case "flagship":
+            // von Oswald's setting, sized to train in seconds: a 1-layer LSA becomes one step of GD.
+            var c = try named("von-oswald")
+            c.name = "flagship"
+            c.summary = "von Oswald et al. (2023): a trained 1-layer LSA is one step of GD (d = n = 10, x ~ U(−½, ½)); short training"
+            c.training.steps = 1500
+            c.training.learningRate = 3e-3
+            c.training.batchSize = 1024
+            return c
+        case "von-oswald":
+            return ComparisonConfig(
+                name: name,
+                summary: "von Oswald et al. (2023), Fig. 2: d = n = 10, x ~ U(−½, ½) as in their code, w ~ N(0, I), noiseless; 1-layer LSA, 2 heads",
+                task: LinearRegressionTask(dimension: 10, points: 11, inputs: .uniform(halfWidth: 0.5)),
+                model: ModelSpec(kind: .lsa, layers: 1, heads: 2, initStd: 0.02),
+                training: TrainingConfig(steps: 5000, batchSize: 2048, learningRate: 1e-3, seed: 0, logEvery: 500))
+        case "mahankali":
+            return ComparisonConfig(
+                name: name,
+                summary: "Mahankali et al. (2024): isotropic Gaussian x, w ~ N(0, I), σ = 0.5; the optimal 1-layer LSA is one GD step with η* = n/(n + d + 1 + σ²)",
+                task: LinearRegressionTask(dimension: 5, points: 21, noise: 0.5),
+                model: ModelSpec(kind: .lsa, layers: 1, heads: 1, initStd: 0.02),
+                training: TrainingConfig(steps: 4000, batchSize: 2048, learningRate: 2e-3, seed: 0, logEvery: 500))
+        case "akyurek-deep":
+            return ComparisonConfig(
+                name: name,
+                summary: "Akyürek et al. (2023) / Fu et al. (2024): a deeper LSA stack moves from GD toward ridge / Newton / OLS",
+                task: LinearRegressionTask(dimension: 5, points: 16, noise: 0.1),
+                model: ModelSpec(kind: .lsa, layers: 4, heads: 2, initStd: 0.05, tokenClamp: 100),
+                training: TrainingConfig(steps: 3000, batchSize: 1024, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 500))
+        case "gatmiry-looped":
+            return ComparisonConfig(
+                name: name,
+                summary: "Ahn et al. (2023) / Gatmiry et al. (2024): a looped restricted LSA learns A ≈ cI (preconditioned GD), here T = 10 loops in training and 20 at test",
+                task: LinearRegressionTask(dimension: 5, points: 21),
+                model: ModelSpec(kind: .restricted, depth: 10, evaluationDepth: 20, initStd: 0),
+                training: TrainingConfig(steps: 1500, batchSize: 1024, learningRate: 5e-3, maxGradientNorm: 10, seed: 0, logEvery: 250))
+        case "looped-lsa":
+            return ComparisonConfig(
+                name: name,
+                summary: "A looped (shared-weight) full LSA, T = 6 loops in training, 12 at test",
+                task: LinearRegressionTask(dimension: 5, points: 21),
+                model: ModelSpec(kind: .looped, depth: 6, evaluationDepth: 12, heads: 1, initStd: 0.05, tokenClamp: 100),
+                training: TrainingConfig(steps: 2000, batchSize: 1024, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 250))
+        case "ci-tiny":
+            return ComparisonConfig(
+                name: name, summary: "A seconds-long smoke configuration for tests",
+                task: LinearRegressionTask(dimension: 3, points: 8),
+                model: ModelSpec(kind: .lsa, layers: 1, heads: 1, initStd: 0.02),
+                training: TrainingConfig(steps: 200, batchSize: 256, learningRate: 1e-2, seed: 0, logEvery: 0),
+                evaluation: EvaluationConfig(prompts: 200, ridgePoints: 12))
+        default:
+            throw TaskError("unknown preset '\(name)'; available: \(names.joined(separator: ", "))")
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Models
+import NumericCore
+import Tasks
+import Training
+import _Differentiation
+
+/// LSA training throughput in the peers' setting: B = 2048 prompts of N = 10 context points and a query,
+/// D = 10, one layer, one head, init N(0, 0.02²), Adam lr 1e-3, fresh prompts drawn every step.
+func lsaTrainingBenchmark(steps: Int, breakdown: Bool) -> (stepsPerSecond: Double, firstLoss: Double, lastLoss: Double) {
+    let task = LinearRegressionTask(dimension: 10, points: 11)
+    var rng = Xoshiro256(seed: 0)
+    var model = LinearSelfAttention(dimension: 10, layers: 1, heads: 1, initStd: 0.02, using: &rng)
+    if breakdown {
+        var r = Xoshiro256(seed: 1)
+        let p = task.sample(batch: 2048, using: &r)
+        let sample = bestSeconds(repeats: 10) { var r2 = Xoshiro256(seed: 2); _ = task.sample(batch: 2048, using: &r2) }
+        let n = 10
+        let (cx, cy) = p.context(n)
+        let q = p.points(n..<(n + 1)).xs
+        let z = LinearSelfAttention.tokens(contextXs: cx, contextYs: cy, queries: q)
+        let tok = bestSeconds(repeats: 10) { _ = LinearSelfAttention.tokens(contextXs: cx, contextYs: cy, queries: q) }
+        let ctxTime = bestSeconds(repeats: 10) { _ = p.context(n); _ = p.points(n..<(n + 1)) }
+        let fused = bestSeconds(repeats: 10) { _ = Tensor.linearSelfAttention(tokens: z, wKQ: model.wKQ, wPV: model.wPV, contextSize: n, fromRow: n) }
+        var buf = [Double](repeating: 0, count: 245_760)
+        let fill = bestSeconds(repeats: 10) { var r3 = Xoshiro256(seed: 3); buf.withUnsafeMutableBufferPointer { r3.fillNormal($0) } }
+        let raw = bestSeconds(repeats: 10) { var r3 = Xoshiro256(seed: 3); var acc: UInt64 = 0; for _ in 0..<245_760 { acc &+= r3.next() }; buf[0] = Double(acc) }
+        print(String(format: "  rng (ms): 245k normals %.3f, 245k raw 64-bit draws %.3f", fill * 1e3, raw * 1e3))
+        let (_, pb) = valueWithPullback(at: model.wKQ, model.wPV) { a, v in Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: n) }
+        let g = Tensor(repeating: 1, shape: [2048, 1, 11])
+        let fusedBack = bestSeconds(repeats: 10) { _ = pb(g) }
+        let (_, pbl) = valueWithPullback(at: model) { $0.queryLoss(p) }
+        let lossBack = bestSeconds(repeats: 10) { _ = pbl(Tensor(1)) }
+        print(String(format: "  pieces (ms): slicing %.3f, tokens %.3f, fused layer (query rows) %.3f, its pullback %.3f, whole-loss pullback %.3f", ctxTime * 1e3, tok * 1e3, fused * 1e3, fusedBack * 1e3, lossBack * 1e3))
+        let fwd = bestSeconds(repeats: 10) { _ = model.queryLoss(p) }
+        let fb = bestSeconds(repeats: 10) { _ = valueWithGradient(at: model) { $0.queryLoss(p) } }
+        print(String(format: "  breakdown (ms): sample %.3f, forward %.3f, forward+backward %.3f", sample * 1e3, fwd * 1e3, fb * 1e3))
+    }
+    let config = TrainingConfig(steps: steps, batchSize: 2048, learningRate: 1e-3, seed: 0, logEvery: 0)
+    let start = DispatchTime.now().uptimeNanoseconds
+    let history = try! Trainer.train(&model, task: task, config: config)
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return (Double(steps) / seconds, history.losses.first ?? .nan, history.losses.last ?? .nan)
+}
