@@ -29,6 +29,25 @@ static void icl_gemm_one(const double *A, const double *B, double *C, long m, lo
         }
 }
 
+// out[q][l] = x_l[q] for q < count: four contiguous arrays interleaved into lanes, four elements at a
+// time through a 4 × 4 transpose in registers.
+static inline __attribute__((always_inline)) void pack4(const double *x0, const double *x1, const double *x2,
+                                                         const double *x3, v4 *out, long count) {
+    long q = 0;
+    for (; q + 4 <= count; q += 4) {
+        v4 r0, r1, r2, r3;
+        __builtin_memcpy(&r0, x0 + q, sizeof(v4)); __builtin_memcpy(&r1, x1 + q, sizeof(v4));
+        __builtin_memcpy(&r2, x2 + q, sizeof(v4)); __builtin_memcpy(&r3, x3 + q, sizeof(v4));
+        const v4 lo01 = __builtin_shufflevector(r0, r1, 0, 4, 2, 6), hi01 = __builtin_shufflevector(r0, r1, 1, 5, 3, 7);
+        const v4 lo23 = __builtin_shufflevector(r2, r3, 0, 4, 2, 6), hi23 = __builtin_shufflevector(r2, r3, 1, 5, 3, 7);
+        out[q] = __builtin_shufflevector(lo01, lo23, 0, 1, 4, 5);
+        out[q + 1] = __builtin_shufflevector(hi01, hi23, 0, 1, 4, 5);
+        out[q + 2] = __builtin_shufflevector(lo01, lo23, 2, 3, 6, 7);
+        out[q + 3] = __builtin_shufflevector(hi01, hi23, 2, 3, 6, 7);
+    }
+    for (; q < count; q++) out[q] = (v4){x0[q], x1[q], x2[q], x3[q]};
+}
+
 ICL_CLONES
 void icl_small_gemm_batch(const double *a, const double *b, double *c,
                           long batch, long m, long n, long k, int transpose_a, int transpose_b, int shared_b) {
@@ -43,18 +62,55 @@ void icl_small_gemm_batch(const double *a, const double *b, double *c,
     for (; ap && t + 4 <= batch; t += 4) {
         const double *a0 = a + t * sa, *a1 = a0 + sa, *a2 = a1 + sa, *a3 = a2 + sa;
         const double *b0 = b + t * sb, *b1 = b0 + sb, *b2 = b1 + sb, *b3 = b2 + sb;
-        for (long i = 0; i < m; i++)
-            for (long p = 0; p < k; p++) {
-                const long o = transpose_a ? p * m + i : i * k + p;
-                ap[i * k + p] = (v4){a0[o], a1[o], a2[o], a3[o]};
+        if (transpose_a) {
+            for (long i = 0; i < m; i++)
+                for (long p = 0; p < k; p++) {
+                    const long o = p * m + i;
+                    ap[i * k + p] = (v4){a0[o], a1[o], a2[o], a3[o]};
+                }
+        } else {
+            pack4(a0, a1, a2, a3, ap, sa);             // op(A) is row-major [m, k]: a straight interleave
+        }
+        if (!packed_b) {
+            if (transpose_b) {
+                for (long p = 0; p < k; p++)
+                    for (long j = 0; j < n; j++) {
+                        const long o = j * k + p;
+                        bp[p * n + j] = (v4){b0[o], b1[o], b2[o], b3[o]};
+                    }
+            } else {
+                pack4(b0, b1, b2, b3, bp, sb == 0 ? k * n : sb);
             }
-        for (long p = 0; p < k && !packed_b; p++)
-            for (long j = 0; j < n; j++) {
-                const long o = transpose_b ? j * k + p : p * n + j;
-                bp[p * n + j] = (v4){b0[o], b1[o], b2[o], b3[o]};
-            }
+        }
         packed_b = shared_b;
-        for (long i = 0; i < m; i++) {
+        // Two rows of C at a time, four columns each: eight independent accumulators per step of p, so
+        // the multiply-adds pipeline and each packed B value loaded serves two rows.
+        long i = 0;
+        for (; i + 2 <= m; i += 2) {
+            const v4 *ai = ap + i * k, *ai2 = ai + k;
+            long j = 0;
+            for (; j + 4 <= n; j += 4) {
+                v4 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};
+                for (long p = 0; p < k; p++) {
+                    const v4 x = ai[p], x2 = ai2[p];
+                    const v4 *bj = bp + p * n + j;
+                    const v4 c0 = bj[0], c1 = bj[1], c2 = bj[2], c3 = bj[3];
+                    s0 += x * c0; s1 += x * c1; s2 += x * c2; s3 += x * c3;
+                    t0 += x2 * c0; t1 += x2 * c1; t2 += x2 * c2; t3 += x2 * c3;
+                }
+                for (int l = 0; l < 4; l++) {
+                    double *ci = c + (t + l) * sc + i * n + j, *ci2 = ci + n;
+                    ci[0] = s0[l]; ci[1] = s1[l]; ci[2] = s2[l]; ci[3] = s3[l];
+                    ci2[0] = t0[l]; ci2[1] = t1[l]; ci2[2] = t2[l]; ci2[3] = t3[l];
+                }
+            }
+            for (; j < n; j++) {
+                v4 s = {0}, s2 = {0};
+                for (long p = 0; p < k; p++) { const v4 bv = bp[p * n + j]; s += ai[p] * bv; s2 += ai2[p] * bv; }
+                for (int l = 0; l < 4; l++) { c[(t + l) * sc + i * n + j] = s[l]; c[(t + l) * sc + (i + 1) * n + j] = s2[l]; }
+            }
+        }
+        for (; i < m; i++) {
             const v4 *ai = ap + i * k;
             long j = 0;
             for (; j + 4 <= n; j += 4) {

@@ -45,7 +45,9 @@ public struct Ridge: LinearInContextLearner {
     }
 }
 
-/// Ordinary least squares, minimum-norm when underdetermined: `ŵ = X⁺y` (LAPACK `dgelsd`). One step.
+/// Ordinary least squares, minimum-norm when underdetermined: `ŵ = X⁺y`. One step. Full-column-rank
+/// contexts are solved by Householder QR; underdetermined or rank-deficient ones by LAPACK's SVD-based
+/// `dgelsd` (the minimum-norm solution).
 public struct LeastSquares: LinearInContextLearner {
     public init() {}
     public var name: String { "OLS" }
@@ -53,14 +55,25 @@ public struct LeastSquares: LinearInContextLearner {
     public func weightTrajectory(contextXs xs: Tensor, contextYs ys: Tensor) -> (labels: [String], values: [Double], weights: [Tensor]) {
         let (b, n, d) = (xs.shape[0], xs.shape[1], xs.shape[2])
         let out = WeightBuffers(steps: 1, count: b * d)
+        let output = out.pointers[0]
         if n > 0 {
             forPromptChunks(b) { range in
+                var work: [Double] = []
                 for p in range {
+                    if n >= d {
+                        let solved = xs.scalars.withUnsafeBufferPointer { px in
+                            ys.scalars.withUnsafeBufferPointer { py in
+                                SmallDense.householderLeastSquares(px.baseAddress! + p * n * d, py.baseAddress! + p * n,
+                                                                   n: n, d: d, into: output + p * d, work: &work)
+                            }
+                        }
+                        if solved { continue }
+                    }
                     let x = Tensor(shape: [n, d], scalars: Array(xs.scalars[(p * n * d)..<((p + 1) * n * d)]))
                     let y = Tensor(shape: [n], scalars: Array(ys.scalars[(p * n)..<((p + 1) * n)]))
                     // Inputs are validated finite, so dgelsd (SVD based) cannot fail short of non-convergence.
                     let w = (try? LinearAlgebra.leastSquares(x, y)) ?? Tensor(zeros: [d])
-                    for i in 0..<d { out.pointers[0][p * d + i] = w.scalars[i] }
+                    for i in 0..<d { output[p * d + i] = w.scalars[i] }
                 }
             }
         }

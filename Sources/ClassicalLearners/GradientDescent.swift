@@ -51,19 +51,13 @@ public struct GradientDescent: LinearInContextLearner {
     public func weightTrajectory(contextXs xs: Tensor, contextYs ys: Tensor) -> (labels: [String], values: [Double], weights: [Tensor]) {
         let (b, n, d) = (xs.shape[0], xs.shape[1], xs.shape[2])
         let (s, xty) = gramStatistics(xs, ys)
-        var lipschitz = [Double](repeating: 1, count: b)
-        if stepSize == .inverseLipschitz {
-            for p in 0..<b {
-                let sp = Tensor(shape: [d, d], scalars: Array(s.scalars[(p * d * d)..<((p + 1) * d * d)]))
-                lipschitz[p] = (try? LinearAlgebra.symmetricEigen(sp).values.scalars.last!) ?? 0
-            }
-        }
+        let lipschitz = stepSize == .inverseLipschitz ? largestEigenvalues(s) : [Double](repeating: 1, count: b)
         let scale = lossScaling == .mean ? 1 / Double(max(n, 1)) : 1
         let pre = preconditioner?.scalars
         let w0 = initialWeights?.scalars ?? [Double](repeating: 0, count: d)
         precondition(w0.count == d && (pre == nil || pre!.count == d * d), "GradientDescent: preconditioner/initial weights do not match D = \(d)")
         let out = WeightBuffers(steps: steps, count: b * d)
-        let stepSize = self.stepSize, steps = self.steps
+        let stepSize = self.stepSize, steps = self.steps, outputs = out.pointers
         s.scalars.withUnsafeBufferPointer { sp in
             xty.scalars.withUnsafeBufferPointer { bp in
                 forPromptChunks(b) { range in
@@ -77,21 +71,23 @@ public struct GradientDescent: LinearInContextLearner {
                         for i in 0..<d { w[i] = w0[i] }
                         let S = sp.baseAddress! + p * d * d, bv = bp.baseAddress! + p * d
                         for k in 0..<steps {
-                            // ∇L(w) = scale · (S w − Xᵀy)
-                            for i in 0..<d {
-                                var acc = -bv[i]
-                                for j in 0..<d { acc += S[i * d + j] * w[j] }
-                                g[i] = scale * acc
+                            // ∇L(w) = scale · (S w − Xᵀy), as Σ_j w_j S[j, :] (S is symmetric): contiguous rows.
+                            for i in 0..<d { g[i] = -bv[i] }
+                            for j in 0..<d {
+                                let wj = w[j], row = S + j * d
+                                for i in 0..<d { g[i] += wj * row[i] }
                             }
+                            for i in 0..<d { g[i] *= scale }
                             if let pre {
                                 for i in 0..<d {
                                     var acc = 0.0
                                     for j in 0..<d { acc += pre[i * d + j] * g[j] }
                                     pg[i] = acc
                                 }
-                            } else { pg = g }
-                            let o = out.pointers[k] + p * d
-                            for i in 0..<d { w[i] -= eta * pg[i]; o[i] = w[i] }
+                                for i in 0..<d { g[i] = pg[i] }
+                            }
+                            let o = outputs[k] + p * d
+                            for i in 0..<d { w[i] -= eta * g[i]; o[i] = w[i] }
                         }
                     }
                 }

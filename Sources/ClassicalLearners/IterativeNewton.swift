@@ -32,26 +32,25 @@ public struct IterativeNewton: LinearInContextLearner {
     public func weightTrajectory(contextXs xs: Tensor, contextYs ys: Tensor) -> (labels: [String], values: [Double], weights: [Tensor]) {
         let (b, d) = (xs.shape[0], xs.shape[2])
         let (s, xty) = gramStatistics(xs, ys)
-        let s2 = matmul(s, s)
         var alphas = [Double](repeating: 0, count: b)
-        for p in 0..<b {
-            let block = Array(s2.scalars[(p * d * d)..<((p + 1) * d * d)])
-            switch alpha {
-            case .frobenius:
-                let f = block.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                alphas[p] = f > 0 ? 1 / f : 0
-            case .paper, .spectral:
-                let sp = Tensor(shape: [d, d], scalars: Array(s.scalars[(p * d * d)..<((p + 1) * d * d)]))
-                let lmax = (try? LinearAlgebra.symmetricEigen(sp).values.scalars.last!) ?? 0
-                alphas[p] = lmax > 0 ? (alpha == .paper ? 2 : 1) / (lmax * lmax) : 0
-            case .fixed(let a): alphas[p] = a
+        switch alpha {
+        case .frobenius:
+            let s2 = matmul(s, s)
+            for p in 0..<b {
+                var f = 0.0
+                for i in (p * d * d)..<((p + 1) * d * d) { f += s2.scalars[i] * s2.scalars[i] }
+                alphas[p] = f > 0 ? 1 / f.squareRoot() : 0
             }
+        case .paper, .spectral:
+            let top = largestEigenvalues(s)
+            for p in 0..<b { alphas[p] = top[p] > 0 ? (alpha == .paper ? 2 : 1) / (top[p] * top[p]) : 0 }
+        case .fixed(let a): alphas = [Double](repeating: a, count: b)
         }
         var m = s * Tensor(shape: [b, 1, 1], scalars: alphas)
         let xtyColumn = xty.reshaped(to: [b, d, 1])
         var weights = [matmul(m, xtyColumn).reshaped(to: [b, d])]
         for _ in 0..<steps {
-            m = m * 2 - matmul(matmul(m, s), m)
+            m = Tensor.combine(m, matmul(matmul(m, s), m)) { 2 * $0 - $1 }   // 2M − MSM in one pass
             weights.append(matmul(m, xtyColumn).reshaped(to: [b, d]))
         }
         return ((0...steps).map(String.init), (0...steps).map(Double.init), weights)

@@ -40,6 +40,22 @@ public func gramStatistics(_ xs: Tensor, _ ys: Tensor) -> (s: Tensor, xty: Tenso
     return (s, xty)
 }
 
+/// The largest eigenvalue of every prompt's `S [B, D, D]` (symmetric PSD), computed on all cores.
+func largestEigenvalues(_ s: Tensor) -> [Double] {
+    let (b, d) = (s.shape[0], s.shape[1])
+    var out = [Double](repeating: 0, count: b)
+    out.withUnsafeMutableBufferPointer { o in
+        let ob = o.baseAddress!
+        s.scalars.withUnsafeBufferPointer { sp in
+            forPromptChunks(b) { range in
+                var work: [Double] = []
+                for p in range { ob[p] = SmallDense.largestEigenvalue(ofSymmetric: sp.baseAddress! + p * d * d, n: d, work: &work) }
+            }
+        }
+    }
+    return out
+}
+
 /// Runs `body(range)` over prompt index ranges on the machine's cores; each call writes only its own
 /// prompts' outputs, so results do not depend on threading.
 func forPromptChunks(_ count: Int, _ body: (Range<Int>) -> Void) {

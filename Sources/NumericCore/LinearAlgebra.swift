@@ -153,6 +153,21 @@ public enum LinearAlgebra {
         return (Tensor(w), Tensor(shape: [n, n], scalars: v))
     }
 
+    /// Eigenvalues of a symmetric matrix, ascending (`dsyevd` without vectors: cheaper than `symmetricEigen`).
+    public static func symmetricEigenvalues(_ a: Tensor) throws -> Tensor {
+        let op = "symmetricEigenvalues"
+        try requireMatrix(a, op, square: true)
+        try requireSymmetric(a, op)
+        let n = a.shape[0]
+        var v = a.scalars
+        var w = [Double](repeating: 0, count: n)
+        if n == 0 { return Tensor(w) }
+        let info = LAPACKE_dsyevd(rowMajor, ch("N"), ch("U"), Int32(n), &v, Int32(n), &w)
+        if info > 0 { throw LinearAlgebraError.didNotConverge(operation: op) }
+        if info < 0 { throw LinearAlgebraError.lapackFailure(operation: op, routine: "dsyevd", info: Int(info)) }
+        return Tensor(w)
+    }
+
     /// Thin singular value decomposition `A = U diag(s) Vᵀ` (`dgesdd`): for `A` of shape `[M, N]` and
     /// `k = min(M, N)`, `U` is `[M, k]`, `s` is `[k]` (descending), `Vᵀ` is `[k, N]`.
     public static func svd(_ a: Tensor) throws -> (u: Tensor, s: Tensor, vt: Tensor) {

@@ -1,3 +1,4 @@
+import CLapack
 import Dispatch
 import Foundation
 
@@ -11,9 +12,14 @@ public enum Parallel {
     }()
 
     /// Calls `body` on `workers` contiguous sub-ranges of `0..<count`, concurrently when `workers > 1`.
+    /// Inside the region OpenBLAS runs single-threaded (LAPACK calls per prompt would otherwise start
+    /// OpenBLAS's own threads on cores our workers already use, and spin against them).
     public static func forChunks(count: Int, workers: Int = workerCount, _ body: (Range<Int>) -> Void) {
         let w = max(1, min(workers, count))
         if w == 1 { body(0..<count); return }
+        let blasThreads = openblas_get_num_threads()
+        if blasThreads > 1 { openblas_set_num_threads(1) }
+        defer { if blasThreads > 1 { openblas_set_num_threads(blasThreads) } }
         DispatchQueue.concurrentPerform(iterations: w) { t in
             let lo = count * t / w, hi = count * (t + 1) / w
             body(lo..<hi)

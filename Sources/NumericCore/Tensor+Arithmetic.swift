@@ -110,11 +110,9 @@ extension Tensor {
     /// `f` applied to every element (not differentiable: differentiable elementwise functions are below).
     @inline(__always)
     public func map(_ f: (Double) -> Double) -> Tensor {
-        var out = [Double](repeating: 0, count: scalars.count)
         scalars.withUnsafeBufferPointer { p in
-            for i in 0..<p.count { out[i] = f(p[i]) }
+            Tensor.filled(shape: shape) { out in for i in 0..<p.count { out[i] = f(p[i]) } }
         }
-        return Tensor(shape: shape, scalars: out)
     }
 }
 

@@ -63,13 +63,11 @@ extension Tensor {
     static func zipBroadcast(_ a: Tensor, _ b: Tensor, _ operation: String,
                              _ f: (Double, Double) -> Double) -> Tensor {
         if a.shape == b.shape {
-            var out = [Double](repeating: 0, count: a.scalars.count)
-            a.scalars.withUnsafeBufferPointer { pa in
+            return a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
-                    for i in 0..<pa.count { out[i] = f(pa[i], pb[i]) }
+                    Tensor.filled(shape: a.shape) { out in for i in 0..<pa.count { out[i] = f(pa[i], pb[i]) } }
                 }
             }
-            return Tensor(shape: a.shape, scalars: out)
         }
         let shape = broadcastShape(a.shape, b.shape, operation)
         if b.scalars.count == 1 && shape == a.shape {
@@ -137,5 +135,14 @@ extension Tensor {
         if self.shape == shape { return self }
         precondition(rank == 0, "gradient of shape \(self.shape) does not match its output's shape \(shape)")
         return Tensor(repeating: scalars[0], shape: shape)
+    }
+}
+
+extension Tensor {
+    /// `f` applied elementwise to two broadcast tensors (not differentiable: for learners' arithmetic that
+    /// fuses several elementwise steps into one pass).
+    @inlinable
+    public static func combine(_ a: Tensor, _ b: Tensor, _ f: (Double, Double) -> Double) -> Tensor {
+        zipBroadcast(a, b, "combine", f)
     }
 }

@@ -39,16 +39,15 @@ extension Tensor {
         let k2 = transposeB ? bn : bk, n = transposeB ? bk : bn
         precondition(a.rank == b.rank && (r == 2 || a.shape[0] == b.shape[0]) && k == k2,
                      "matmul: shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape)\(transposeB ? "ᵀ" : "") do not multiply")
-        var out = [Double](repeating: 0, count: batch * m * n)
-        a.scalars.withUnsafeBufferPointer { pa in
+        return a.scalars.withUnsafeBufferPointer { pa in
             b.scalars.withUnsafeBufferPointer { pb in
-                out.withUnsafeMutableBufferPointer { pc in
+                Tensor.filled(shape: r == 3 ? [batch, m, n] : [m, n]) { pc in
+                    if k == 0 { pc.initialize(repeating: 0); return }
                     Tensor.batchedGemm(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, batch: batch,
                                        m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
                 }
             }
         }
-        return Tensor(shape: r == 3 ? [batch, m, n] : [m, n], scalars: out)
     }
     // C = op(A) op(B). With G = ∂L/∂C:
     //   op(A) = A:  dA = G op(B)ᵀ          op(A) = Aᵀ: dA = op(B) Gᵀ
@@ -94,9 +93,12 @@ extension Tensor {
         })
     }
 
-    /// Below this many multiply-adds per product, the direct kernel beats a BLAS call (measured with
-    /// `icl-bench`; 24³ on a 2-core AMD EPYC with OpenBLAS 0.3.21).
-    public static let directKernelLimit = 24 * 24 * 24
+    /// Up to this many multiply-adds per product, a batch of products (four or more) goes through the
+    /// lane-packed kernel rather than one BLAS call per product (measured with `icl-bench`: at 20 × 40 × 20
+    /// the kernel is several times faster than per-product `dgemm`; OpenBLAS wins on large single products).
+    public static let directKernelLimit = 48 * 48 * 48
+    /// A lone product this small is done by plain loops: cheaper than a BLAS call's set-up.
+    public static let tinyProductLimit = 8 * 8 * 8
 
     /// Products per batch above which the batch is split over cores.
     static let parallelFlopThreshold = 1 << 18
@@ -106,7 +108,7 @@ extension Tensor {
                             batch: Int, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool) {
         if m == 0 || n == 0 { return }
         let strideA = m * k, strideB = k * n, strideC = m * n
-        let direct = m * n * k <= directKernelLimit
+        let direct = m * n * k <= (batch >= 4 ? directKernelLimit : tinyProductLimit)
         let work = batch * m * n * k
         let workers = direct && batch > 1 && work >= parallelFlopThreshold ? Parallel.workerCount : 1
         Parallel.forChunks(count: batch, workers: workers) { range in
@@ -149,15 +151,15 @@ extension Tensor {
         let (batch, m, k) = (a.shape[0], a.shape[1], a.shape[2])
         let k2 = transposeB ? w.shape[1] : w.shape[0], n = transposeB ? w.shape[0] : w.shape[1]
         precondition(k == k2, "matmul: shapes \(a.shape) and \(w.shape)\(transposeB ? "ᵀ" : "") do not multiply")
-        if m * n * k > directKernelLimit {
+        if m * n * k > directKernelLimit || batch < 4 {
             let flat = matmulPrimitive(a.reshaped(to: [batch * m, k]), w, transposeA: false, transposeB: transposeB)
             return flat.reshaped(to: [batch, m, n])
         }
-        var out = [Double](repeating: 0, count: batch * m * n)
-        a.scalars.withUnsafeBufferPointer { pa in
+        return a.scalars.withUnsafeBufferPointer { pa in
             w.scalars.withUnsafeBufferPointer { pw in
-                out.withUnsafeMutableBufferPointer { pc in
-                    let (ab, wb, cb) = (pa.baseAddress!, pw.baseAddress!, pc.baseAddress!)
+                Tensor.filled(shape: [batch, m, n]) { pc in
+                    guard let cb = pc.baseAddress else { return }
+                    let (ab, wb) = (pa.baseAddress!, pw.baseAddress!)
                     let workers = batch * m * n * k >= parallelFlopThreshold ? Parallel.workerCount : 1
                     Parallel.forChunks(count: batch, workers: workers) { r in
                         icl_small_gemm_batch(ab + r.lowerBound * m * k, wb, cb + r.lowerBound * m * n, r.count,
@@ -166,7 +168,6 @@ extension Tensor {
                 }
             }
         }
-        return Tensor(shape: [batch, m, n], scalars: out)
     }
     // C_b = A_b op(W). With G_b = ∂L/∂C_b: dA_b = G_b op(W)ᵀ (the same shared product), and
     // dW = Σ_b A_bᵀ G_b (or Σ_b G_bᵀ A_b when W enters transposed), a sum over every token.

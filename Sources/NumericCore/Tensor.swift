@@ -52,6 +52,18 @@ public struct Tensor: Equatable, Sendable {
         self.init(shape: shape, scalars: [Double](repeating: value, count: shape.reduce(1, *)))
     }
 
+    /// A tensor whose every element `fill` writes exactly once (through a buffer of `count` elements): skips
+    /// zero-filling memory that is about to be overwritten.
+    @inlinable
+    public static func filled(shape: [Int], _ fill: (UnsafeMutableBufferPointer<Double>) -> Void) -> Tensor {
+        let count = shape.reduce(1, *)
+        let scalars = [Double](unsafeUninitializedCapacity: count) { buf, initialized in
+            fill(buf)
+            initialized = count
+        }
+        return Tensor(shape: shape, scalars: scalars)
+    }
+
     /// Zeros of the given shape.
     public init(zeros shape: [Int]) { self.init(repeating: 0, shape: shape) }
 

@@ -42,18 +42,26 @@ func numpyTimings(script: String) -> [String: Double] {
 var peerScript = "scripts/bench_numpy.py"
 var profileOnly = false   // --profile: only the LSA forward+backward, no peer (for callgrind/perf)
 var trainOnly = false     // --train: only the LSA training throughput
+var peersDirectory = "../shared/peers"
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--peer", let p = args.popFirst() { peerScript = p }
     else if a == "--profile" { profileOnly = true }
     else if a == "--train" { trainOnly = true }
-    else { print("usage: icl-bench [--peer path/to/bench_numpy.py] [--profile]"); exit(a == "--help" ? 0 : 2) }
+    else if a == "--peers", let p = args.popFirst() { peersDirectory = p }
+    else if a == "--classical" { }
+    else { print("usage: icl-bench [--peer path/to/bench_numpy.py] [--peers DIR] [--profile] [--train]"); exit(a == "--help" ? 0 : 2) }
 }
 
 print("# icl-bench")
 if trainOnly {
     let r = lsaTrainingBenchmark(steps: 200, breakdown: true)
     print(String(format: "LSA training: %.1f steps/s (loss %.4f → %.4f)", r.stepsPerSecond, r.firstLoss, r.lastLoss))
+    exit(0)
+}
+if CommandLine.arguments.contains("--classical") {
+    let only = ProcessInfo.processInfo.environment["ICL_BENCH_ONLY"]
+    for r in classicalBenchmark(only: only) { print(String(format: "%@: %.0f prompts/s (query MSE %.3g)", r.name, r.promptsPerSecond, r.mse)) }
     exit(0)
 }
 print("BLAS: \(BLASInfo.summary)")

@@ -210,7 +210,11 @@ final class ConstructionTests: XCTestCase {
         for l in learners {
             let a = l.trajectory(contextXs: cx, contextYs: cy, queries: q)
             let b = l.trajectory(contextXs: permute(cx), contextYs: permute(cy.reshaped(to: [4, n, 1])).reshaped(to: [4, n]), queries: q)
-            for s in 0..<a.stepCount { assertClose(a.predictions[s], b.predictions[s], tolerance: 1e-10, l.name) }
+            for s in 0..<a.stepCount {
+                // Reordering a sum changes only rounding: relative to the predictions' scale, ≲ 1e-13.
+                let scale = max(1, a.predictions[s].scalars.map(abs).max()!)
+                assertClose(a.predictions[s], b.predictions[s], tolerance: 1e-12 * scale, l.name)
+            }
         }
     }
 

@@ -1,0 +1,86 @@
+import Foundation
+import NumericCore
+import XCTest
+
+/// The `icl` executable end to end: outputs parse, bad input gives one clear error line and a non-zero exit.
+final class CLITests: XCTestCase {
+    var binary: URL { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("icl") }
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw XCTSkip("icl is not built next to the test bundle (build with `swift build --build-tests`)")
+        }
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("icl-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(at: dir) } }
+
+    func icl(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testCompareJSONAndTrainThenReload() throws {
+        let r = try icl(["compare", "--preset", "ci-tiny", "--format", "json", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+        let layers = (json["layers"] as! [String: Any])["rows"] as! [[String: Any]]
+        XCTAssertEqual(layers.first?["closest"] as? String, "GD 1")
+        // Train into a run directory, then compare from its config and weights: the same numbers.
+        let run = dir.appendingPathComponent("run").path
+        let t = try icl(["train", "--preset", "ci-tiny", "--out", run, "--quiet"])
+        XCTAssertEqual(t.status, 0, t.err)
+        for f in ["config.json", "model.npz", "history.json", "report.md", "report.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run)/\(f)"), f)
+        }
+        let again = try icl(["compare", "--config", "\(run)/config.json", "--model", "\(run)/model.npz", "--format", "csv"])
+        XCTAssertEqual(again.status, 0, again.err)
+        let first = try String(contentsOfFile: "\(run)/report.md", encoding: .utf8)
+        let modelRow = again.out.split(separator: "\n")[1].split(separator: ",")
+        XCTAssertTrue(first.contains("| \(modelRow[0]) | \(modelRow[1]) |"), "reloaded model reproduces the trained one")
+    }
+
+    func testSampleThenEvalPrompts() throws {
+        let file = dir.appendingPathComponent("p.npz").path
+        let s = try icl(["tasks", "sample", "--dimension", "4", "--points", "9", "--batch", "50", "--noise", "0.1", "--out", file])
+        XCTAssertEqual(s.status, 0, s.err)
+        let e = try icl(["eval", "--prompts", file, "--format", "csv"])
+        XCTAssertEqual(e.status, 0, e.err)
+        XCTAssertTrue(e.out.hasPrefix("learner,query MSE (last point)"), e.out)
+        XCTAssertTrue(e.out.contains("OLS,"))
+    }
+
+    func testBadInputGivesOneClearErrorAndNonZeroExit() throws {
+        let cases: [([String], String)] = [
+            (["compare", "--preset", "nope"], "unknown preset 'nope'"),
+            (["compare", "--preset", "ci-tiny", "--model", "x.npz", "--steps", "3"], "do not apply"),
+            (["compare", "--preset", "ci-tiny", "--config", "c.json"], "not both"),
+            (["eval", "--prompts", dir.appendingPathComponent("missing.npz").path], "cannot read"),
+            (["tasks", "sample", "--dimension", "3", "--weights", "sparse", "--sparsity", "5", "--out", dir.appendingPathComponent("s.npz").path], "k = 5"),
+            (["tasks", "sample", "--inputs", "cauchy", "--out", dir.appendingPathComponent("s.npz").path], "unknown --inputs"),
+        ]
+        for (args, expected) in cases {
+            let r = try icl(args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.err.contains(expected), "\(args): \(r.err)")
+        }
+        // NaN in a prompt file names the array.
+        var ys = Tensor(zeros: [2, 3])
+        ys.scalars[4] = .nan
+        let bad = dir.appendingPathComponent("nan.npz")
+        try NumPy.save([("xs", Tensor(zeros: [2, 3, 2])), ("ys", ys)], npz: bad)
+        let r = try icl(["eval", "--prompts", bad.path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("ys contains a non-finite value"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("s.npz").path), "nothing half-written")
+    }
+}
