@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build -c release --product icl
-.build/release/icl demo "$@"
+.build/release/icl compare --preset flagship --quiet "$@"
+.build/release/icl compare --preset looped-flagship --quiet "$@"

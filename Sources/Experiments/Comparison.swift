@@ -22,7 +22,7 @@ public enum ComparisonModel {
                                             initStd: spec.initStd, tokenClamp: spec.tokenClamp, using: &rng))
         case .restricted:
             self = .restricted(RestrictedLoopedLSA(a: Tensor.randomNormal([d, d], standardDeviation: spec.initStd, using: &rng),
-                                                   depth: spec.depth))
+                                                   depth: spec.depth, symmetric: spec.symmetricPreconditioner ?? false))
         }
     }
 
@@ -230,14 +230,16 @@ public enum Comparison {
             notes.append(line + ".")
         }
         if case .restricted(let m) = model {
-            let c = (0..<d).reduce(0.0) { $0 + m.a.scalars[$1 * d + $1] } / Double(d)
-            let offDiagonal = (m.a - Tensor.identity(d) * c).norm / max(m.a.norm, 1e-300)
+            let a = m.preconditioner
+            let c = (0..<d).reduce(0.0) { $0 + a.scalars[$1 * d + $1] } / Double(d)
+            let offDiagonal = (a - Tensor.identity(d) * c).norm / max(a.norm, 1e-300)
+            let antisymmetric = ((a - a.matrixTransposed()) / 2).norm / max(a.norm, 1e-300)
             let best = LineSearch.bestIsotropicPreconditioner(prompts: tuning, steps: trainDepth)
-            let trained = Metrics.meanSquaredError(RestrictedLoopedLSA(a: m.a, depth: trainDepth)
+            let trained = Metrics.meanSquaredError(RestrictedLoopedLSA(a: a, depth: trainDepth)
                 .trajectory(contextXs: cx, contextYs: cy, queries: query.xs).final, query.ys)
             let bestOnEval = Metrics.meanSquaredError(GradientDescent(steps: trainDepth, learningRate: best.c)
                 .trajectory(contextXs: cx, contextYs: cy, queries: query.xs).final, query.ys)
-            notes.append("Learned A ≈ cI with c = tr(A)/d = \(Cell.format(c)), ‖A − cI‖/‖A‖ = \(Cell.format(offDiagonal)); best isotropic c for \(trainDepth) loops = \(Cell.format(best.c)); loss at T = \(trainDepth): trained \(Cell.format(trained)) vs best cI \(Cell.format(bestOnEval)) (ratio \(Cell.format(trained / bestOnEval))).")
+            notes.append("Learned preconditioner\(m.symmetric ? " (constrained symmetric)" : ""): c = tr(A)/d = \(Cell.format(c)), ‖A − cI‖/‖A‖ = \(Cell.format(offDiagonal)) (antisymmetric part ‖(A − Aᵀ)/2‖/‖A‖ = \(Cell.format(antisymmetric))); best isotropic c for \(trainDepth) loops = \(Cell.format(best.c)); loss at T = \(trainDepth): trained \(Cell.format(trained)) vs best cI \(Cell.format(bestOnEval)) (ratio \(Cell.format(trained / bestOnEval))).")
         }
         return notes
     }

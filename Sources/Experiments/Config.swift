@@ -25,9 +25,11 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var initStd: Double = 0.02
     /// Clip token entries to ±this after every layer (nil: no clamping).
     public var tokenClamp: Double? = nil
+    /// Restricted model only: constrain the preconditioner A to be symmetric.
+    public var symmetricPreconditioner: Bool? = nil
 
     public init(kind: Kind = .lsa, layers: Int = 1, depth: Int = 1, evaluationDepth: Int? = nil, heads: Int = 1,
-                initStd: Double = 0.02, tokenClamp: Double? = nil) {
+                initStd: Double = 0.02, tokenClamp: Double? = nil, symmetricPreconditioner: Bool? = nil) {
         self.kind = kind
         self.layers = layers
         self.depth = depth
@@ -35,6 +37,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         self.heads = heads
         self.initStd = initStd
         self.tokenClamp = tokenClamp
+        self.symmetricPreconditioner = symmetricPreconditioner
     }
 
     public func validate() throws {

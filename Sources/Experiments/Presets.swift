@@ -4,7 +4,8 @@ import Training
 
 /// Named settings from the papers. `icl compare --preset NAME`; each resolves to a `ComparisonConfig`.
 public enum Presets {
-    public static let names = ["flagship", "von-oswald", "mahankali", "akyurek-deep", "gatmiry-looped", "looped-lsa", "ci-tiny"]
+    public static let names = ["flagship", "looped-flagship", "von-oswald", "mahankali", "akyurek-deep", "gatmiry-looped",
+                               "gatmiry-looped-free", "looped-lsa", "ci-tiny"]
 
     public static func named(_ name: String) throws -> ComparisonConfig {
         switch name {
@@ -38,13 +39,29 @@ public enum Presets {
                 task: LinearRegressionTask(dimension: 5, points: 16, noise: 0.1),
                 model: ModelSpec(kind: .lsa, layers: 4, heads: 2, initStd: 0.05, tokenClamp: 100),
                 training: TrainingConfig(steps: 3000, batchSize: 1024, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 500))
+        case "looped-flagship":
+            var c = try named("gatmiry-looped")
+            c.name = name
+            c.summary = "A looped restricted LSA (symmetric A, T = 6 loops in training, 12 at test) runs preconditioned GD and, looped longer, moves toward Newton / ridge / OLS; short training"
+            c.model.depth = 6
+            c.model.evaluationDepth = 12
+            c.training.steps = 300
+            c.training.batchSize = 512
+            c.training.learningRate = 1e-2
+            return c
         case "gatmiry-looped":
             return ComparisonConfig(
                 name: name,
-                summary: "Ahn et al. (2023) / Gatmiry et al. (2024): a looped restricted LSA learns A ≈ cI (preconditioned GD), here T = 10 loops in training and 20 at test",
+                summary: "Ahn et al. (2023) / Gatmiry et al. (2024): a looped restricted LSA with a symmetric preconditioner learns A ≈ cI (preconditioned GD); T = 10 loops in training, 20 at test",
                 task: LinearRegressionTask(dimension: 5, points: 21),
-                model: ModelSpec(kind: .restricted, depth: 10, evaluationDepth: 20, initStd: 0),
+                model: ModelSpec(kind: .restricted, depth: 10, evaluationDepth: 20, initStd: 0, symmetricPreconditioner: true),
                 training: TrainingConfig(steps: 1500, batchSize: 1024, learningRate: 5e-3, maxGradientNorm: 10, seed: 0, logEvery: 250))
+        case "gatmiry-looped-free":
+            var c = try named("gatmiry-looped")
+            c.name = name
+            c.summary = "As gatmiry-looped with an unconstrained A: training also finds an antisymmetric part that beats every isotropic preconditioner"
+            c.model.symmetricPreconditioner = false
+            return c
         case "looped-lsa":
             return ComparisonConfig(
                 name: name,

@@ -48,23 +48,32 @@ extension LinearSelfAttention {
 /// The restricted looped LSA of Ahn et al. (2023) and Gatmiry et al. (2024) with its one trainable
 /// matrix `A [D, D]`: `Q = diag(A, 0)`, `P = e_E e_Eᵀ` fixed, shared across `depth` loop iterations.
 /// It computes `depth` steps of `w ← w + Aᵀ Xᵀ(y − Xw)/n` from `w = 0`.
+///
+/// With `symmetric`, the preconditioner is constrained to `(A + Aᵀ)/2` (a symmetric preconditioner, as in
+/// Ahn et al.'s analysis); unconstrained training can also use an antisymmetric part.
 public struct RestrictedLoopedLSA: ParameterWalkable {
     public var a: Tensor
     @noDerivative public var depth: Int
+    @noDerivative public var symmetric: Bool
 
     public var parameterPaths: [ParameterPath<RestrictedLoopedLSA>] { [ParameterPath("A", \.a, \.a)] }
 
-    public init(a: Tensor, depth: Int) {
+    public init(a: Tensor, depth: Int, symmetric: Bool = false) {
         precondition(a.rank == 2 && a.shape[0] == a.shape[1], "RestrictedLoopedLSA: A must be square, got \(a.shape)")
         self.a = a
         self.depth = depth
+        self.symmetric = symmetric
     }
+
+    /// The preconditioner the model applies: `A`, or `(A + Aᵀ)/2` when constrained symmetric.
+    @differentiable(reverse)
+    public var preconditioner: Tensor { symmetric ? (a + a.matrixTransposed()) / 2 : a }
 
     /// The equivalent general LSA (its `W_KQ` is `diag(A, 0)`), differentiable in `A`.
     @differentiable(reverse)
     public var model: LinearSelfAttention {
         let d = withoutDerivative(at: a.shape[0])
-        let column = a.concatenated(with: Tensor(zeros: [d, 1]), alongAxis: 1)              // [D, E]
+        let column = preconditioner.concatenated(with: Tensor(zeros: [d, 1]), alongAxis: 1)   // [D, E]
         let kq = column.concatenated(with: Tensor(zeros: [1, d + 1]), alongAxis: 0)         // [E, E]
         let pv = withoutDerivative(at: LinearSelfAttention.blocks(topLeft: Tensor(zeros: [d, d]), bottomRight: -1))
         return LinearSelfAttention(wKQ: kq.reshaped(to: [1, d + 1, d + 1]), wPV: pv.reshaped(to: [1, d + 1, d + 1]),
