@@ -42,6 +42,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "icl-bench", dependencies: ["NumericCore", "Tasks", "ClassicalLearners", "Models", "Training"]),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TaskFamilyTests", dependencies: ["NumericCore", "TestSupport", "Tasks", "ClassicalLearners"]),
         .testTarget(name: "LinearRegressionTests",
                     dependencies: ["NumericCore", "TestSupport", "Tasks", "ClassicalLearners", "Models", "Training",
                                    "Analysis", "Experiments"]),

@@ -36,13 +36,18 @@ public struct Trajectory {
 public protocol InContextLearner {
     var name: String { get }
     func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory
+    /// Predictions at every prefix (see the extension); a learner may provide a faster equivalent.
+    func prefixTrajectory(_ prompts: PromptBatch) -> Trajectory
 }
 
 extension InContextLearner {
     /// Predictions at every prefix — point `k` predicted from points `0..<k` — after each step: the
     /// "error vs number of in-context examples" view of Garg et al. The one prefix loop of the workbench.
     /// Returns a trajectory whose predictions are `[B, N]`.
-    public func prefixTrajectory(_ prompts: PromptBatch) -> Trajectory {
+    public func prefixTrajectory(_ prompts: PromptBatch) -> Trajectory { defaultPrefixTrajectory(prompts) }
+
+    /// The generic prefix loop: one `trajectory` call per prefix length.
+    public func defaultPrefixTrajectory(_ prompts: PromptBatch) -> Trajectory {
         var perStep: [[Tensor]] = []
         var first: Trajectory?
         for k in 0..<prompts.pointCount {

@@ -12,7 +12,7 @@ struct ICL: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "icl",
         abstract: "The in-context learning workbench: which algorithm does this transformer run in its forward pass?",
-        subcommands: [Compare.self, Train.self, TasksCommand.self, Eval.self, PresetsCommand.self, BLASCommand.self],
+        subcommands: [Compare.self, Train.self, TasksCommand.self, Eval.self, Baselines.self, PresetsCommand.self, BLASCommand.self],
         defaultSubcommand: nil)
 }
 
@@ -185,5 +185,43 @@ struct BLASCommand: ParsableCommand {
     func run() {
         print(BLASInfo.summary)
         print(BLASInfo.configuration)
+    }
+}
+
+struct Baselines: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per-position accuracy of every reference learner of a task family (no model).")
+    @Option(help: "Task family: boolean.") var family: String = "boolean"
+    @Option(name: .customLong("class"), help: "Boolean class: \(BooleanFunctionClass.names.joined(separator: ", ")).") var functionClass: String = "conjunction"
+    @Option(help: "k for sparse-parity (support) and sparse-disjunction (literals).") var k: Int = 2
+    @Option(help: "Variables n.") var variables: Int = 28
+    @Option(help: "Points per prompt.") var points: Int = 70
+    @Option(help: "Prompts.") var prompts: Int = 2000
+    @Flag(help: "Put the teaching sequence first (conjunctions).") var teachingSequence = false
+    @Flag(help: "Turn off the balancing of labels.") var unbalanced = false
+    @Option(help: "Seed.") var seed: UInt64 = 0
+    @Option(help: "Save the prompts as .npz too.") var out: String?
+    @Option(help: "Output format: markdown, csv or json.") var format: ReportTable.Format = .markdown
+
+    func run() throws {
+        guard family == "boolean" else { throw ValidationError("unknown --family '\(family)'; available: boolean") }
+        guard prompts >= 1 else { throw ValidationError("--prompts must be ≥ 1") }
+        let c = try BooleanFunctionClass.named(functionClass, k: k)
+        let task = BooleanTask(variables: variables, points: points, functionClass: c, balanced: !unbalanced,
+                               teachingSequence: teachingSequence)
+        try task.validate()
+        var rng = Xoshiro256(seed: seed)
+        let batch = task.sample(batch: prompts, using: &rng)
+        if let out { try batch.save(to: URL(fileURLWithPath: out)) }
+        let marks = [1, 5, 10, 20, 40, points / 2, points - 1].filter { $0 >= 1 && $0 < points }
+        let positions = Array(Set(marks)).sorted()
+        var table = ReportTable(title: "\(functionClass) (n = \(variables), \(points) points, \(prompts) prompts)",
+                                columns: ["learner", "mean accuracy"] + positions.map { "acc@\($0)" })
+        for learner in BooleanMetrics.learners(for: c) {
+            let acc = BooleanMetrics.accuracyByPosition(learner.prefixTrajectory(batch).final, labels: batch.ys)
+            table.rows.append([.text(learner.name), .number(acc.reduce(0, +) / Double(acc.count))] + positions.map { .number(acc[$0]) })
+        }
+        table.notes = ["acc@k: accuracy on point k predicted from points 0..<k (a prediction of 0 counts as wrong)."]
+        print(table.render(format), terminator: "")
     }
 }

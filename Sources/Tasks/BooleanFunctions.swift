@@ -1,0 +1,250 @@
+import Foundation
+import NumericCore
+
+/// The Boolean function classes of Bhattamishra et al. (2024). Inputs are x ∈ {−1, +1}ⁿ, labels y ∈ {−1, +1};
+/// every class is `sign(x·w − b)` or a min/max of such terms.
+public enum BooleanFunctionClass: Codable, Equatable, Sendable {
+    /// `∧` of literals; w ∈ {0, ±1}ⁿ with P(0) = 0.7, P(±1) = 0.15: `sign(x·w − (‖w‖₁ − 1))`.
+    case conjunction
+    /// `∨` of literals: `sign(x·w + (‖w‖₁ − 1))`.
+    case disjunction
+    /// `∨` of `literals` positive literals.
+    case sparseDisjunction(literals: Int)
+    /// OR of 3 conjunctions (literal probabilities 0.8 / 0.1 / 0.1).
+    case dnf3
+    /// AND of 3 disjunctions (literal probabilities 0.8 / 0.1 / 0.1).
+    case cnf3
+    /// `sign(x·w − 0.5)`, w ∈ {0, 1}ⁿ with P(1) = 0.3.
+    case majority
+    /// `sign(x·w − b)`, w ∈ {0, ±1}ⁿ (P(0) = 0.7), b uniform in {−2.5, −1.5, …, 2.5}.
+    case zeroOneThreshold
+    /// `sign(x·w − 0.5)`, w uniform in {−3, …, 3}ⁿ.
+    case integerHalfspace
+    /// `Π_{i∈S} xᵢ` for a uniformly random subset S.
+    case parity
+    /// `Π_{i∈S} xᵢ` with |S| = support.
+    case sparseParity(support: Int)
+    /// Each point's label is the label of its nearest earlier point (first index on ties); the first is random.
+    case nearestNeighbour
+
+    public static let names = ["conjunction", "disjunction", "sparse-disjunction", "dnf3", "cnf3", "majority",
+                               "zero-one-threshold", "integer-halfspace", "parity", "sparse-parity", "nearest-neighbour"]
+
+    /// Parses a class name (`sparse-parity` takes `k`, `sparse-disjunction` takes its literal count).
+    public static func named(_ name: String, k: Int = 2) throws -> BooleanFunctionClass {
+        switch name {
+        case "conjunction": return .conjunction
+        case "disjunction": return .disjunction
+        case "sparse-disjunction": return .sparseDisjunction(literals: k)
+        case "dnf3": return .dnf3
+        case "cnf3": return .cnf3
+        case "majority": return .majority
+        case "zero-one-threshold": return .zeroOneThreshold
+        case "integer-halfspace": return .integerHalfspace
+        case "parity": return .parity
+        case "sparse-parity": return .sparseParity(support: k)
+        case "nearest-neighbour": return .nearestNeighbour
+        default: throw TaskError("unknown Boolean class '\(name)'; available: \(names.joined(separator: ", "))")
+        }
+    }
+}
+
+/// In-context learning of Boolean functions: prompts of `points` examples `(x, f(x))` for one f per prompt.
+/// Prompts are `PromptBatch`es with ±1 entries; `ws` holds f's weight vector for single-term classes
+/// (the support indicator for parities).
+public struct BooleanTask: Codable, Equatable, Sendable {
+    public var variables: Int
+    public var points: Int
+    public var functionClass: BooleanFunctionClass
+    /// Bhattamishra et al.'s balancing: with probability 0.3 (0.35 for DNF) an example is forced positive
+    /// (negative for disjunctions), so labels are not almost all one sign.
+    public var balanced: Bool
+    /// Put the class's teaching sequence first (conjunctions: k + 2 examples; monotone: k + 1).
+    public var teachingSequence: Bool
+
+    public init(variables: Int, points: Int, functionClass: BooleanFunctionClass, balanced: Bool = true,
+                teachingSequence: Bool = false) {
+        self.variables = variables
+        self.points = points
+        self.functionClass = functionClass
+        self.balanced = balanced
+        self.teachingSequence = teachingSequence
+    }
+
+    public func validate() throws {
+        guard variables >= 1 && variables <= 64 else { throw TaskError("boolean: variables must be in 1…64, got \(variables)") }
+        guard points >= 1 else { throw TaskError("boolean: points must be ≥ 1, got \(points)") }
+        switch functionClass {
+        case .sparseParity(let k):
+            guard k >= 1 && k <= variables else { throw TaskError("boolean: sparse parity needs 1 ≤ k ≤ n = \(variables), got k = \(k)") }
+        case .sparseDisjunction(let k):
+            guard k >= 1 && k <= variables else { throw TaskError("boolean: sparse disjunction needs 1 ≤ k ≤ n = \(variables), got k = \(k)") }
+        default: break
+        }
+        if teachingSequence {
+            guard functionClass == .conjunction else { throw TaskError("boolean: teaching sequences are implemented for conjunctions") }
+            guard points >= variables + 2 else { throw TaskError("boolean: a teaching sequence needs up to n + 2 = \(variables + 2) points, got \(points)") }
+        }
+    }
+
+    /// A literal-weight vector: 0 with probability p0, ±1 with probability (1 − p0)/2 each.
+    static func literals(_ n: Int, zero p0: Double, using rng: inout Xoshiro256) -> [Int] {
+        (0..<n).map { _ in
+            let u = rng.nextUniform()
+            return u < p0 ? 0 : (u < p0 + (1 - p0) / 2 ? 1 : -1)
+        }
+    }
+
+    /// Draws `batch` prompts, prompt-by-prompt from `rng`.
+    public func sample(batch: Int, using rng: inout Xoshiro256) -> PromptBatch {
+        let n = variables
+        var xs = [Double](repeating: 0, count: batch * points * n)
+        var ys = [Double](repeating: 0, count: batch * points)
+        var ws = [Double](repeating: 0, count: batch * n)
+        for p in 0..<batch {
+            let f = BooleanFunction.draw(functionClass, variables: n, using: &rng)
+            for j in 0..<n { ws[p * n + j] = Double(f.weights[j]) }
+            var teach = teachingSequence ? f.teachingSequence(variables: n) : []
+            var previous: [([Int], Int)] = []
+            for t in 0..<points {
+                var x = (0..<n).map { _ in rng.next() & 1 == 0 ? 1 : -1 }
+                if !teach.isEmpty { x = teach.removeFirst() } else if balanced { f.balance(&x, using: &rng) }
+                var y = f.label(x)
+                if case .nearestNeighbour = functionClass {
+                    y = previous.isEmpty ? (rng.next() & 1 == 0 ? 1 : -1) : BooleanFunction.nearestLabel(x, previous)
+                    previous.append((x, y))
+                }
+                for j in 0..<n { xs[(p * points + t) * n + j] = Double(x[j]) }
+                ys[p * points + t] = Double(y)
+            }
+        }
+        return try! PromptBatch(xs: Tensor(shape: [batch, points, n], scalars: xs), ys: Tensor(shape: [batch, points], scalars: ys),
+                                ws: Tensor(shape: [batch, n], scalars: ws))
+    }
+}
+
+extension BooleanTask {
+    /// `sign(x·w − b)` with sign(0) = −1: the one encoding every threshold class uses.
+    public static func thresholdLabel(_ x: [Int], weights: [Int], bias: Double) -> Int {
+        BooleanFunction.threshold(x, weights, bias)
+    }
+    /// A conjunction of the literals in w ∈ {0, ±1}ⁿ: `sign(x·w − (‖w‖₁ − 1))`.
+    public static func conjunctionLabel(_ x: [Int], weights w: [Int]) -> Int {
+        thresholdLabel(x, weights: w, bias: Double(w.map(abs).reduce(0, +) - 1))
+    }
+    /// A disjunction of the literals in w: `sign(x·w + (‖w‖₁ − 1))`.
+    public static func disjunctionLabel(_ x: [Int], weights w: [Int]) -> Int {
+        thresholdLabel(x, weights: w, bias: -Double(w.map(abs).reduce(0, +) - 1))
+    }
+}
+
+/// One drawn Boolean function: its terms and how to label and balance inputs.
+struct BooleanFunction {
+    enum Kind { case threshold, dnf, cnf, parity, nearestNeighbour }
+    var kind: Kind
+    /// Single-term classes: weights and bias of `sign(x·w − b)`; parity: the support indicator.
+    var weights: [Int]
+    var bias: Double
+    /// DNF/CNF: the terms' literal vectors (each a conjunction for DNF, a disjunction for CNF).
+    var terms: [[Int]] = []
+    var forcing = 0.0
+    var forcePositive = true
+
+    static func draw(_ c: BooleanFunctionClass, variables n: Int, using rng: inout Xoshiro256) -> BooleanFunction {
+        switch c {
+        case .conjunction:
+            let w = BooleanTask.literals(n, zero: 0.7, using: &rng)
+            return BooleanFunction(kind: .threshold, weights: w, bias: Double(w.map(abs).reduce(0, +) - 1), forcing: 0.3)
+        case .disjunction:
+            let w = BooleanTask.literals(n, zero: 0.7, using: &rng)
+            return BooleanFunction(kind: .threshold, weights: w, bias: -Double(w.map(abs).reduce(0, +) - 1), forcing: 0.3, forcePositive: false)
+        case .sparseDisjunction(let k):
+            var idx = Array(0..<n)
+            for j in 0..<k { idx.swapAt(j, j + Int(rng.next() % UInt64(n - j))) }
+            var w = [Int](repeating: 0, count: n)
+            for j in idx[0..<k] { w[j] = 1 }
+            return BooleanFunction(kind: .threshold, weights: w, bias: -Double(k - 1), forcing: 0.3, forcePositive: false)
+        case .dnf3:
+            return BooleanFunction(kind: .dnf, weights: [Int](repeating: 0, count: n), bias: 0,
+                                   terms: (0..<3).map { _ in BooleanTask.literals(n, zero: 0.8, using: &rng) }, forcing: 0.35)
+        case .cnf3:
+            return BooleanFunction(kind: .cnf, weights: [Int](repeating: 0, count: n), bias: 0,
+                                   terms: (0..<3).map { _ in BooleanTask.literals(n, zero: 0.8, using: &rng) }, forcing: 0.3)
+        case .majority:
+            return BooleanFunction(kind: .threshold, weights: (0..<n).map { _ in rng.nextUniform() < 0.3 ? 1 : 0 }, bias: 0.5)
+        case .zeroOneThreshold:
+            let w = BooleanTask.literals(n, zero: 0.7, using: &rng)
+            return BooleanFunction(kind: .threshold, weights: w, bias: Double(Int(rng.next() % 6)) - 2.5)
+        case .integerHalfspace:
+            return BooleanFunction(kind: .threshold, weights: (0..<n).map { _ in Int(rng.next() % 7) - 3 }, bias: 0.5)
+        case .parity:
+            return BooleanFunction(kind: .parity, weights: (0..<n).map { _ in Int(rng.next() & 1) }, bias: 0)
+        case .sparseParity(let k):
+            var idx = Array(0..<n)
+            for j in 0..<k { idx.swapAt(j, j + Int(rng.next() % UInt64(n - j))) }
+            var w = [Int](repeating: 0, count: n)
+            for j in idx[0..<k] { w[j] = 1 }
+            return BooleanFunction(kind: .parity, weights: w, bias: 0)
+        case .nearestNeighbour:
+            return BooleanFunction(kind: .nearestNeighbour, weights: [Int](repeating: 0, count: n), bias: 0)
+        }
+    }
+
+    static func threshold(_ x: [Int], _ w: [Int], _ b: Double) -> Int {
+        var s = 0
+        for i in x.indices { s += x[i] * w[i] }
+        return Double(s) - b > 0 ? 1 : -1
+    }
+
+    func label(_ x: [Int]) -> Int {
+        switch kind {
+        case .threshold: return BooleanFunction.threshold(x, weights, bias)
+        case .dnf:
+            return terms.contains { BooleanFunction.threshold(x, $0, Double($0.map(abs).reduce(0, +) - 1)) == 1 } ? 1 : -1
+        case .cnf:
+            return terms.allSatisfy { BooleanFunction.threshold(x, $0, -Double($0.map(abs).reduce(0, +) - 1)) == 1 } ? 1 : -1
+        case .parity:
+            var s = 1
+            for i in x.indices where weights[i] != 0 { s *= x[i] }
+            return s
+        case .nearestNeighbour: return 0
+        }
+    }
+
+    /// With probability `forcing`, overwrite `x` to satisfy (or, for disjunctions, falsify) the function.
+    func balance(_ x: inout [Int], using rng: inout Xoshiro256) {
+        guard forcing > 0, rng.nextUniform() < forcing else { return }
+        switch kind {
+        case .threshold:
+            for i in x.indices where weights[i] != 0 { x[i] = forcePositive ? weights[i] : -weights[i] }
+        case .dnf:
+            let t = terms[Int(rng.next() % UInt64(terms.count))]
+            for i in x.indices where t[i] != 0 { x[i] = t[i] }
+        case .cnf:
+            for t in terms {
+                let support = t.indices.filter { t[$0] != 0 }
+                if let i = support.isEmpty ? nil : support[Int(rng.next() % UInt64(support.count))] { x[i] = t[i] }
+            }
+        default: break
+        }
+    }
+
+    /// Conjunction teaching sequence (k + 2 examples): two positives that agree on the literals and differ
+    /// everywhere else, then one negative per literal, flipping it.
+    func teachingSequence(variables n: Int) -> [[Int]] {
+        let support = (0..<n).filter { weights[$0] != 0 }
+        var plus = [Int](repeating: 1, count: n), minus = [Int](repeating: -1, count: n)
+        for i in support { plus[i] = weights[i]; minus[i] = weights[i] }
+        return [plus, minus] + support.map { i in var x = plus; x[i] = -x[i]; return x }
+    }
+
+    static func nearestLabel(_ x: [Int], _ previous: [([Int], Int)]) -> Int {
+        var best = Int.max, label = 0
+        for (p, y) in previous {
+            var d = 0
+            for i in x.indices where p[i] != x[i] { d += 1 }
+            if d < best { best = d; label = y }
+        }
+        return label
+    }
+}
