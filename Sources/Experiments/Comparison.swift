@@ -93,6 +93,11 @@ public enum Comparison {
         try config.validate()
         var model = ComparisonModel(config.model, dimension: config.task.dimension, seed: config.modelSeed)
         var history: TrainingHistory?
+        if let dir = runDirectory {
+            // Fail before training, not after, if the run directory cannot be written.
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try NumPy.writeAtomically(config.jsonData(), to: dir.appendingPathComponent("config.json"))
+        }
         if let modelFile {
             try model.load(from: modelFile)
         } else {
@@ -101,8 +106,6 @@ public enum Comparison {
             history = try model.train(task: config.task, config: training, label: config.name)
         }
         if let dir = runDirectory {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try NumPy.writeAtomically(config.jsonData(), to: dir.appendingPathComponent("config.json"))
             try model.save(to: dir.appendingPathComponent("model.npz"))
             if let history {
                 let enc = JSONEncoder()

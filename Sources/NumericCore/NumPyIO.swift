@@ -176,14 +176,15 @@ public enum NumPy {
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             try data.write(to: tmp)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
-            } else {
-                try FileManager.default.moveItem(at: tmp, to: url)
-            }
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw NumPyFormatError("\(url.path): cannot write file (\(error.localizedDescription))")
+        }
+        // rename(2) replaces an existing file atomically: readers see the old file or the new one, never a mix.
+        if rename(tmp.path, url.path) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: tmp)
+            throw NumPyFormatError("\(url.path): cannot write file (\(reason))")
         }
     }
 

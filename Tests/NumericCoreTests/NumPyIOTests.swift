@@ -103,3 +103,18 @@ final class NumPyIOTests: XCTestCase {
         XCTAssertEqual(leftovers, [])
     }
 }
+
+final class AtomicWriteTests: XCTestCase {
+    func testOverwritingAnExistingFileReplacesIt() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("f.npz")
+        try NumPy.save([("a", Tensor([1]))], npz: url)
+        try NumPy.save([("a", Tensor([2]))], npz: url)      // a re-run into the same run directory
+        XCTAssertEqual(try NumPy.load(npz: url)["a"], Tensor([2]))
+        XCTAssertThrowsError(try NumPy.writeAtomically(Data([1]), to: dir.appendingPathComponent("missing/x.npz"))) {
+            XCTAssertTrue("\($0)".contains("cannot write"), "\($0)")
+        }
+    }
+}
