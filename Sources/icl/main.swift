@@ -191,7 +191,12 @@ struct BLASCommand: ParsableCommand {
 struct Baselines: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Per-position accuracy of every reference learner of a task family (no model).")
-    @Option(help: "Task family: boolean.") var family: String = "boolean"
+    @Option(help: "Task family: boolean or graph.") var family: String = "boolean"
+    @Option(help: "Graph distribution: erdos-renyi, dag, star, balanced.") var graph: String = "erdos-renyi"
+    @Option(help: "Graph vertices.") var vertices: Int = 16
+    @Option(help: "Edge probability (erdos-renyi, dag).") var p: Double = 0.1
+    @Option(help: "Star arms / balanced branches.") var branches: Int = 3
+    @Option(help: "Star arm length / balanced maximum lookahead.") var length: Int = 4
     @Option(name: .customLong("class"), help: "Boolean class: \(BooleanFunctionClass.names.joined(separator: ", ")).") var functionClass: String = "conjunction"
     @Option(help: "k for sparse-parity (support) and sparse-disjunction (literals).") var k: Int = 2
     @Option(help: "Variables n.") var variables: Int = 28
@@ -204,8 +209,9 @@ struct Baselines: ParsableCommand {
     @Option(help: "Output format: markdown, csv or json.") var format: ReportTable.Format = .markdown
 
     func run() throws {
-        guard family == "boolean" else { throw ValidationError("unknown --family '\(family)'; available: boolean") }
         guard prompts >= 1 else { throw ValidationError("--prompts must be ≥ 1") }
+        if family == "graph" { return try graphBaselines() }
+        guard family == "boolean" else { throw ValidationError("unknown --family '\(family)'; available: boolean, graph") }
         let c = try BooleanFunctionClass.named(functionClass, k: k)
         let task = BooleanTask(variables: variables, points: points, functionClass: c, balanced: !unbalanced,
                                teachingSequence: teachingSequence)
@@ -222,6 +228,34 @@ struct Baselines: ParsableCommand {
             table.rows.append([.text(learner.name), .number(acc.reduce(0, +) / Double(acc.count))] + positions.map { .number(acc[$0]) })
         }
         table.notes = ["acc@k: accuracy on point k predicted from points 0..<k (a prediction of 0 counts as wrong)."]
+        print(table.render(format), terminator: "")
+    }
+
+    func graphBaselines() throws {
+        let distribution: GraphTask.Distribution
+        switch graph {
+        case "erdos-renyi": distribution = .erdosRenyi(p: p)
+        case "dag": distribution = .randomDAG(p: p)
+        case "star": distribution = .star(branches: branches, armLength: length)
+        case "balanced": distribution = .balanced(maxLookahead: length, branches: branches)
+        default: throw ValidationError("unknown --graph '\(graph)'; use erdos-renyi, dag, star or balanced")
+        }
+        let task = GraphTask(vertices: vertices, distribution: distribution)
+        try task.validate()
+        var rng = Xoshiro256(seed: seed)
+        let batch = task.sampleConnectivity(batch: prompts, queriesPerGraph: 8, using: &rng)
+        if let out { try batch.save(to: URL(fileURLWithPath: out)) }
+        var table = ReportTable(title: "connectivity on \(graph) graphs (\(vertices) vertices, \(prompts) graphs × 8 queries)",
+                                columns: ["learner", "step", "accuracy"])
+        let squarings = Int(Foundation.log2(Double(max(vertices - 1, 1))).rounded(.up))
+        for learner in [ConnectivityLearner.breadthFirstSearch, .booleanSquaring(squarings: squarings), .hops(maxHops: vertices - 1)] {
+            let t = learner.trajectory(batch)
+            for (label, pred) in zip(t.stepLabels, t.predictions) {
+                let correct = zip(pred.scalars, batch.labels.scalars).filter { $0 == $1 }.count
+                table.rows.append([.text(t.learner), .text(label), .number(Double(correct) / Double(batch.labels.scalarCount))])
+            }
+        }
+        table.notes = ["Boolean squaring iterate t reaches 2ᵗ hops; ⌈log₂(V − 1)⌉ = \(squarings) squarings decide every query."]
         print(table.render(format), terminator: "")
     }
 }

@@ -1,0 +1,241 @@
+import Foundation
+import NumericCore
+
+/// A directed graph on vertices 0..<n (an undirected graph stores both directions).
+public struct Graph: Equatable, Sendable {
+    public let vertexCount: Int
+    /// `adjacency[u][v]`: an edge u → v.
+    public private(set) var adjacency: [[Bool]]
+
+    public init(vertexCount n: Int, edges: [(Int, Int)] = []) {
+        vertexCount = n
+        adjacency = Array(repeating: Array(repeating: false, count: n), count: n)
+        for (u, v) in edges { adjacency[u][v] = true }
+    }
+
+    public var edges: [(Int, Int)] {
+        var e: [(Int, Int)] = []
+        for u in 0..<vertexCount { for v in 0..<vertexCount where adjacency[u][v] { e.append((u, v)) } }
+        return e
+    }
+
+    public mutating func addEdge(_ u: Int, _ v: Int) { adjacency[u][v] = true }
+    public func children(_ u: Int) -> [Int] { (0..<vertexCount).filter { adjacency[u][$0] } }
+
+    /// Erdős–Rényi G(n, p); undirected unless `directed`.
+    public static func erdosRenyi(vertices n: Int, p: Double, directed: Bool = false, using rng: inout Xoshiro256) -> Graph {
+        var g = Graph(vertexCount: n)
+        for u in 0..<n {
+            for v in (directed ? 0 : u + 1)..<n where u != v && rng.nextUniform() < p {
+                g.addEdge(u, v)
+                if !directed { g.addEdge(v, u) }
+            }
+        }
+        return g
+    }
+
+    /// A random DAG: a random vertex order, and each forward pair an edge with probability p.
+    public static func randomDAG(vertices n: Int, p: Double, using rng: inout Xoshiro256) -> Graph {
+        var order = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        var g = Graph(vertexCount: n)
+        for i in 0..<n { for j in (i + 1)..<max(n, i + 1) where rng.nextUniform() < p { g.addEdge(order[i], order[j]) } }
+        return g
+    }
+
+    /// Hop distances from `s` by breadth-first search (nil: unreachable).
+    public func distances(from s: Int) -> [Int?] {
+        var dist = [Int?](repeating: nil, count: vertexCount)
+        dist[s] = 0
+        var frontier = [s]
+        while !frontier.isEmpty {
+            var next: [Int] = []
+            for u in frontier {
+                for v in 0..<vertexCount where adjacency[u][v] && dist[v] == nil { dist[v] = dist[u]! + 1; next.append(v) }
+            }
+            frontier = next
+        }
+        return dist
+    }
+
+    /// The Boolean matrix (I + A) as rows of bits.
+    public var reflexiveAdjacency: [[Bool]] {
+        (0..<vertexCount).map { u in (0..<vertexCount).map { v in u == v || adjacency[u][v] } }
+    }
+
+    /// Boolean matrix product.
+    public static func booleanProduct(_ a: [[Bool]], _ b: [[Bool]]) -> [[Bool]] {
+        let n = a.count
+        return (0..<n).map { i in (0..<n).map { j in (0..<n).contains { a[i][$0] && b[$0][j] } } }
+    }
+
+    /// The lookahead of a search step (Saparov et al.): the BFS rounds needed from `start` before the
+    /// branch toward `goal` is told apart from every dead branch — min(distance to the goal, depth of the
+    /// deepest dead branch + 1). 0 when no child is a dead end (any child is a right move).
+    public func lookahead(start: Int, goal: Int) -> Int {
+        guard let d = distances(from: start)[goal] else { return 0 }
+        var deepestDead = 0
+        for c in children(start) where distances(from: c)[goal] == nil {
+            deepestDead = max(deepestDead, (distances(from: c).compactMap { $0 }.max() ?? 0) + 1)
+        }
+        return deepestDead == 0 ? 0 : min(d, deepestDead)
+    }
+}
+
+/// Prompts for graph connectivity (is t reachable from s?) and search (the next vertex on a path to the goal).
+public struct GraphTask: Codable, Equatable, Sendable {
+    public enum Distribution: Codable, Equatable, Sendable {
+        case erdosRenyi(p: Double)
+        case randomDAG(p: Double)
+        /// Saparov et al.'s star: `branches` arms of `armLength` edges from the start.
+        case star(branches: Int, armLength: Int)
+        /// Saparov et al.'s balanced graphs: lookahead uniform in 1…maxLookahead, a path to the goal and
+        /// `branches − 1` dead branches of the same length.
+        case balanced(maxLookahead: Int, branches: Int)
+    }
+    public var vertices: Int
+    public var distribution: Distribution
+    /// Largest token sequence a search prompt may use (edges × 3 + query and path tokens).
+    public var tokenBudget: Int
+
+    public init(vertices: Int, distribution: Distribution, tokenBudget: Int = 4096) {
+        self.vertices = vertices
+        self.distribution = distribution
+        self.tokenBudget = tokenBudget
+    }
+
+    public func validate() throws {
+        guard vertices >= 2 else { throw TaskError("graph: needs at least 2 vertices, got \(vertices)") }
+        switch distribution {
+        case .erdosRenyi(let p), .randomDAG(let p):
+            guard p >= 0 && p <= 1 else { throw TaskError("graph: edge probability must be in [0, 1], got \(p)") }
+        case .star(let b, let l):
+            guard b >= 1, l >= 1, 1 + b * l <= vertices else {
+                throw TaskError("graph: a star with \(b) arms of length \(l) needs \(1 + b * l) vertices, have \(vertices)")
+            }
+        case .balanced(let l, let b):
+            guard l >= 1, b >= 2, 1 + b * l <= vertices else {
+                throw TaskError("graph: balanced graphs with lookahead ≤ \(l) and \(b) branches need \(1 + b * l) vertices, have \(vertices)")
+            }
+        }
+        if worstCaseTokens > tokenBudget {
+            throw TaskError("graph: \(vertices) vertices can need \(worstCaseTokens) tokens per search prompt, over the token budget of \(tokenBudget)")
+        }
+    }
+
+    /// The longest search prompt this distribution can produce: 3 tokens per edge, 4 for the query, a path.
+    public var worstCaseTokens: Int {
+        let n = vertices
+        let maxEdges: Int
+        switch distribution {
+        case .erdosRenyi: maxEdges = n * (n - 1)
+        case .randomDAG: maxEdges = n * (n - 1) / 2
+        case .star, .balanced: maxEdges = n - 1
+        }
+        return 3 * maxEdges + 4 + n
+    }
+
+    /// One graph with a start and a goal reachable from it.
+    public func sampleSearch(using rng: inout Xoshiro256) -> (graph: Graph, start: Int, goal: Int) {
+        var ids = Array(0..<vertices)
+        for i in stride(from: vertices - 1, to: 0, by: -1) { ids.swapAt(i, Int(rng.next() % UInt64(i + 1))) }  // a random injection
+        switch distribution {
+        case .star(let branches, let length):
+            return GraphTask.branched(lengths: Array(repeating: length, count: branches), ids: ids, vertices: vertices)
+        case .balanced(let maxLookahead, let branches):
+            let l = 1 + Int(rng.next() % UInt64(maxLookahead))
+            return GraphTask.branched(lengths: Array(repeating: l, count: branches), ids: ids, vertices: vertices)
+        case .erdosRenyi(let p), .randomDAG(let p):
+            while true {
+                let g: Graph
+                if case .erdosRenyi = distribution { g = Graph.erdosRenyi(vertices: vertices, p: p, directed: true, using: &rng) }
+                else { g = Graph.randomDAG(vertices: vertices, p: p, using: &rng) }
+                let s = Int(rng.next() % UInt64(vertices))
+                let reachable = g.distances(from: s).enumerated().filter { $0.element != nil && $0.offset != s }.map(\.offset)
+                if !reachable.isEmpty { return (g, s, reachable[Int(rng.next() % UInt64(reachable.count))]) }
+            }
+        }
+    }
+
+    /// Arms of the given lengths from one start; the goal is the end of the first arm.
+    static func branched(lengths: [Int], ids: [Int], vertices: Int) -> (graph: Graph, start: Int, goal: Int) {
+        var g = Graph(vertexCount: vertices)
+        let start = ids[0]
+        var next = 1, goal = start
+        for (a, length) in lengths.enumerated() {
+            var prev = start
+            for _ in 0..<length { g.addEdge(prev, ids[next]); prev = ids[next]; next += 1 }
+            if a == 0 { goal = prev }
+        }
+        return (g, start, goal)
+    }
+
+    /// Connectivity prompts: `q` query pairs per graph with labels ±1 (reachable or not), about half of
+    /// them reachable.
+    public func sampleConnectivity(batch: Int, queriesPerGraph q: Int, using rng: inout Xoshiro256) -> ConnectivityBatch {
+        let n = vertices
+        var adjacency = [Double](repeating: 0, count: batch * n * n)
+        var pairs = [Double](repeating: 0, count: batch * q * 2), labels = [Double](repeating: 0, count: batch * q)
+        for b in 0..<batch {
+            let g = sampleSearch(using: &rng).graph
+            for (u, v) in g.edges { adjacency[(b * n + u) * n + v] = 1 }
+            for j in 0..<q {
+                // Half the queries ask about a vertex reachable from s (when s reaches any), so labels are balanced.
+                let s = Int(rng.next() % UInt64(n))
+                let reachable = g.distances(from: s).enumerated().filter { $0.element != nil && $0.offset != s }.map(\.offset)
+                let t = rng.next() & 1 == 0 && !reachable.isEmpty ? reachable[Int(rng.next() % UInt64(reachable.count))]
+                                                                  : Int(rng.next() % UInt64(n))
+                pairs[(b * q + j) * 2] = Double(s); pairs[(b * q + j) * 2 + 1] = Double(t)
+                labels[b * q + j] = g.distances(from: s)[t] != nil ? 1 : -1
+            }
+        }
+        return ConnectivityBatch(adjacency: Tensor(shape: [batch, n, n], scalars: adjacency),
+                                 pairs: Tensor(shape: [batch, q, 2], scalars: pairs), labels: Tensor(shape: [batch, q], scalars: labels))
+    }
+}
+
+/// Connectivity prompts: `adjacency [B, V, V]` (the rows are a looped encoder's tokens), query `pairs [B, Q, 2]`
+/// (s, t), `labels [B, Q]` (+1 reachable, −1 not).
+public struct ConnectivityBatch: Equatable {
+    public var adjacency: Tensor
+    public var pairs: Tensor
+    public var labels: Tensor
+
+    public init(adjacency: Tensor, pairs: Tensor, labels: Tensor) {
+        precondition(adjacency.rank == 3 && adjacency.shape[1] == adjacency.shape[2], "ConnectivityBatch: adjacency must be [B, V, V]")
+        precondition(pairs.rank == 3 && pairs.shape[2] == 2 && labels.shape == [pairs.shape[0], pairs.shape[1]],
+                     "ConnectivityBatch: pairs must be [B, Q, 2] and labels [B, Q]")
+        self.adjacency = adjacency
+        self.pairs = pairs
+        self.labels = labels
+    }
+
+    public func graph(_ b: Int) -> Graph {
+        let n = adjacency.shape[1]
+        var g = Graph(vertexCount: n)
+        for u in 0..<n { for v in 0..<n where adjacency.scalars[(b * n + u) * n + v] != 0 { g.addEdge(u, v) } }
+        return g
+    }
+
+    public func save(to url: URL) throws {
+        try NumPy.save([("adjacency", adjacency), ("pairs", pairs), ("labels", labels)], npz: url)
+    }
+}
+
+/// A search prompt as tokens (Saparov et al.'s layout): each edge as `u v EDGE`, then `QUERY s t`, then
+/// `PATH` and the path so far. Vertex ids are tokens 0..<V; the three markers follow.
+public enum SearchTokens {
+    public static func encode(graph: Graph, start: Int, goal: Int, path: [Int], using rng: inout Xoshiro256) -> [Int] {
+        let v = graph.vertexCount
+        let (edgeToken, queryToken, pathToken) = (v, v + 1, v + 2)
+        var edges = graph.edges
+        for i in stride(from: edges.count - 1, to: 0, by: -1) { edges.swapAt(i, Int(rng.next() % UInt64(i + 1))) }  // random order
+        return edges.flatMap { [$0.0, $0.1, edgeToken] } + [queryToken, start, goal, pathToken] + path
+    }
+
+    /// The correct next vertices after `path` (which starts at the start): every child of the path's end
+    /// from which the goal is reachable ("any useful child counts").
+    public static func usefulNext(graph: Graph, path: [Int], goal: Int) -> Set<Int> {
+        Set(graph.children(path.last!).filter { graph.distances(from: $0)[goal] != nil })
+    }
+}
