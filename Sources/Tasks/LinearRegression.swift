@@ -25,6 +25,8 @@ public enum WeightDistribution: Codable, Equatable, Sendable {
     /// A finite pool of `M` tasks `w⁽ⁱ⁾ ~ N(0, τ² I)` drawn once from `poolSeed`; each prompt uses one,
     /// uniformly (Raventós et al.'s task diversity).
     case pool(size: Int, scale: Double, poolSeed: UInt64)
+    /// A Gaussian mixture `Σᵢ αᵢ 𝒩(μᵢ, τ² I)` (Panwar et al.'s mixture of regressions, e.g. ½𝒩(+μ) + ½𝒩(−μ)).
+    case mixture(means: [[Double]], mixing: [Double], scale: Double)
 }
 
 /// In-context linear regression `y = wᵀx + ε`, `ε ~ N(0, σ²)`: the prompt distribution of
@@ -87,6 +89,11 @@ public struct LinearRegressionTask: Codable, Equatable, Sendable {
         case .pool(let m, let t, _):
             guard m >= 1 else { throw TaskError("linear regression: the task pool needs M ≥ 1 tasks, got \(m)") }
             guard t >= 0 else { throw TaskError("linear regression: τ must be ≥ 0, got \(t)") }
+        case .mixture(let means, let mixing, let t):
+            guard !means.isEmpty, means.count == mixing.count, means.allSatisfy({ $0.count == dimension }),
+                  mixing.allSatisfy({ $0 >= 0 }), abs(mixing.reduce(0, +) - 1) < 1e-9, t >= 0 else {
+                throw TaskError("linear regression: a mixture needs means of length D = \(dimension) and mixing weights summing to 1")
+            }
         }
     }
 
@@ -176,6 +183,10 @@ public struct LinearRegressionTask: Codable, Equatable, Sendable {
         case .pool(let m, _, _):
             let i = Int(rng.next() % UInt64(m))
             for j in 0..<d { ws[j] = pool!.scalars[i * d + j] }
+        case .mixture(let means, let mixing, let t):
+            var u = rng.nextUniform(), i = 0
+            while i < mixing.count - 1 && u >= mixing[i] { u -= mixing[i]; i += 1 }
+            for j in 0..<d { ws[j] = means[i][j] + t * rng.nextNormal() }
         }
         if weightScale != 1 { for j in 0..<d { ws[j] *= weightScale } }
         if inputScale != 1 { for i in 0..<(n * d) { xs[i] *= inputScale } }

@@ -191,7 +191,9 @@ struct BLASCommand: ParsableCommand {
 struct Baselines: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Per-position accuracy of every reference learner of a task family (no model).")
-    @Option(help: "Task family: boolean or graph.") var family: String = "boolean"
+    @Option(help: "Task family: boolean, graph or fourier.") var family: String = "boolean"
+    @Option(help: "Fourier: max frequency N.") var maxFrequency: Int = 10
+    @Option(help: "Fourier: single, mixture or complexity-bias.") var fourier: String = "mixture"
     @Option(help: "Graph distribution: erdos-renyi, dag, star, balanced.") var graph: String = "erdos-renyi"
     @Option(help: "Graph vertices.") var vertices: Int = 16
     @Option(help: "Edge probability (erdos-renyi, dag).") var p: Double = 0.1
@@ -211,7 +213,8 @@ struct Baselines: ParsableCommand {
     func run() throws {
         guard prompts >= 1 else { throw ValidationError("--prompts must be ≥ 1") }
         if family == "graph" { return try graphBaselines() }
-        guard family == "boolean" else { throw ValidationError("unknown --family '\(family)'; available: boolean, graph") }
+        if family == "fourier" { return try fourierBaselines() }
+        guard family == "boolean" else { throw ValidationError("unknown --family '\(family)'; available: boolean, graph, fourier") }
         let c = try BooleanFunctionClass.named(functionClass, k: k)
         let task = BooleanTask(variables: variables, points: points, functionClass: c, balanced: !unbalanced,
                                teachingSequence: teachingSequence)
@@ -228,6 +231,35 @@ struct Baselines: ParsableCommand {
             table.rows.append([.text(learner.name), .number(acc.reduce(0, +) / Double(acc.count))] + positions.map { .number(acc[$0]) })
         }
         table.notes = ["acc@k: accuracy on point k predicted from points 0..<k (a prediction of 0 counts as wrong)."]
+        print(table.render(format), terminator: "")
+    }
+
+    func fourierBaselines() throws {
+        var task: FourierTask
+        switch fourier {
+        case "single": task = FourierTask(maxFrequency: maxFrequency, points: points)
+        case "mixture": task = FourierTask.mixture(maxFrequency: maxFrequency, points: points)
+        case "complexity-bias": task = FourierTask.complexityBiased(maxFrequency: maxFrequency, points: points)
+        default: throw ValidationError("unknown --fourier '\(fourier)'; use single, mixture or complexity-bias")
+        }
+        try task.validate()
+        var rng = Xoshiro256(seed: seed)
+        let (batch, frequencies) = task.sample(batch: prompts, using: &rng)
+        if let out { try batch.save(to: URL(fileURLWithPath: out)) }
+        let positions = Array(Set([1, 5, 10, 20, points / 2, points - 1].filter { $0 >= 1 && $0 < points })).sorted()
+        var table = ReportTable(title: "Fourier \(fourier) (max frequency \(maxFrequency), \(points) points, \(prompts) prompts)",
+                                columns: ["learner"] + positions.map { "MSE@\($0)" })
+        let learners: [InContextLearner] = [
+            FourierBayes.modelAverage(task),
+            FourierBayes(candidates: [], constantTerm: task.hasConstantTerm, oracleFrequencies: frequencies),
+            FourierBayes.leastSquares(frequency: maxFrequency, constantTerm: task.hasConstantTerm),
+            NearestNeighbours(k: 1),
+        ]
+        for learner in learners {
+            let curve = Metrics.errorByContextLength(learner.prefixTrajectory(batch).final, targets: batch.ys)
+            table.rows.append([.text(learner.name)] + positions.map { .number(curve[$0]) })
+        }
+        table.notes = ["MSE@k: squared error on point k predicted from points 0..<k; x ~ U(−5, 5)."]
         print(table.render(format), terminator: "")
     }
 
