@@ -48,15 +48,22 @@ extension PerPromptBooleanLearner {
 /// Valiant's elimination algorithm for conjunctions: keep every literal that all positive examples satisfy;
 /// predict +1 iff the query satisfies all kept literals. Never a false positive; at most n + 1 mistakes.
 /// `dual` learns disjunctions the same way from the negative examples.
+/// With `monotone`, only positive literals are candidates (monotone conjunctions).
 public struct Elimination: PerPromptBooleanLearner {
     public var dual: Bool
-    public init(dual: Bool = false) { self.dual = dual }
-    public var name: String { dual ? "elimination (dual, disjunctions)" : "elimination (conjunctions)" }
+    public var monotone: Bool
+    public init(dual: Bool = false, monotone: Bool = false) {
+        self.dual = dual
+        self.monotone = monotone
+    }
+    public var name: String {
+        dual ? "elimination (dual, disjunctions)" : (monotone ? "elimination (monotone conjunctions)" : "elimination (conjunctions)")
+    }
 
     func predict(context: [([Int], Int)], queries: [[Int]], prompt: Int) -> [Int] {
         let n = queries.first?.count ?? context.first?.0.count ?? 0
         // literal (i, s) is alive while every "positive" example has x_i = s (for the dual: x_i = −s on negatives)
-        var alivePlus = [Bool](repeating: true, count: n), aliveMinus = alivePlus
+        var alivePlus = [Bool](repeating: true, count: n), aliveMinus = [Bool](repeating: !monotone, count: n)
         let target = dual ? -1 : 1
         for (x, y) in context where y == target {
             for i in 0..<n {
@@ -225,6 +232,7 @@ public enum BooleanMetrics {
         var exact: [InContextLearner] = []
         switch c {
         case .conjunction: exact = [Elimination()]
+        case .monotoneConjunction: exact = [Elimination(monotone: true), Elimination()]
         case .disjunction, .sparseDisjunction: exact = [Elimination(dual: true)]
         case .parity: exact = [GF2Elimination()]
         case .sparseParity(let k): exact = [GF2Elimination(), SparseParityBayes(support: k)]

@@ -6,6 +6,8 @@ import NumericCore
 public enum BooleanFunctionClass: Codable, Equatable, Sendable {
     /// `∧` of literals; w ∈ {0, ±1}ⁿ with P(0) = 0.7, P(±1) = 0.15: `sign(x·w − (‖w‖₁ − 1))`.
     case conjunction
+    /// `∧` of positive literals; w ∈ {0, 1}ⁿ with P(1) = 0.3.
+    case monotoneConjunction
     /// `∨` of literals: `sign(x·w + (‖w‖₁ − 1))`.
     case disjunction
     /// `∨` of `literals` positive literals.
@@ -27,13 +29,14 @@ public enum BooleanFunctionClass: Codable, Equatable, Sendable {
     /// Each point's label is the label of its nearest earlier point (first index on ties); the first is random.
     case nearestNeighbour
 
-    public static let names = ["conjunction", "disjunction", "sparse-disjunction", "dnf3", "cnf3", "majority",
+    public static let names = ["conjunction", "monotone-conjunction", "disjunction", "sparse-disjunction", "dnf3", "cnf3", "majority",
                                "zero-one-threshold", "integer-halfspace", "parity", "sparse-parity", "nearest-neighbour"]
 
     /// Parses a class name (`sparse-parity` takes `k`, `sparse-disjunction` takes its literal count).
     public static func named(_ name: String, k: Int = 2) throws -> BooleanFunctionClass {
         switch name {
         case "conjunction": return .conjunction
+        case "monotone-conjunction": return .monotoneConjunction
         case "disjunction": return .disjunction
         case "sparse-disjunction": return .sparseDisjunction(literals: k)
         case "dnf3": return .dnf3
@@ -59,7 +62,8 @@ public struct BooleanTask: Codable, Equatable, Sendable {
     /// Bhattamishra et al.'s balancing: with probability 0.3 (0.35 for DNF) an example is forced positive
     /// (negative for disjunctions), so labels are not almost all one sign.
     public var balanced: Bool
-    /// Put the class's teaching sequence first (conjunctions: k + 2 examples; monotone: k + 1).
+    /// Put the class's teaching sequence first (conjunctions: k + 2 examples; monotone: k + 1; 3-DNF: each
+    /// term's conjunction sequence in turn).
     public var teachingSequence: Bool
 
     public init(variables: Int, points: Int, functionClass: BooleanFunctionClass, balanced: Bool = true,
@@ -82,8 +86,16 @@ public struct BooleanTask: Codable, Equatable, Sendable {
         default: break
         }
         if teachingSequence {
-            guard functionClass == .conjunction else { throw TaskError("boolean: teaching sequences are implemented for conjunctions") }
-            guard points >= variables + 2 else { throw TaskError("boolean: a teaching sequence needs up to n + 2 = \(variables + 2) points, got \(points)") }
+            let longest: Int
+            switch functionClass {
+            case .conjunction: longest = variables + 2
+            case .monotoneConjunction: longest = variables + 1
+            case .dnf3: longest = 3 * (variables + 2)
+            default: throw TaskError("boolean: teaching sequences exist for conjunction, monotone-conjunction and dnf3")
+            }
+            guard points >= longest else {
+                throw TaskError("boolean: a teaching sequence can take \(longest) points, the prompts have \(points)")
+            }
         }
     }
 
@@ -149,12 +161,16 @@ struct BooleanFunction {
     var terms: [[Int]] = []
     var forcing = 0.0
     var forcePositive = true
+    var monotone = false
 
     static func draw(_ c: BooleanFunctionClass, variables n: Int, using rng: inout Xoshiro256) -> BooleanFunction {
         switch c {
         case .conjunction:
             let w = BooleanTask.literals(n, zero: 0.7, using: &rng)
             return BooleanFunction(kind: .threshold, weights: w, bias: Double(w.map(abs).reduce(0, +) - 1), forcing: 0.3)
+        case .monotoneConjunction:
+            let w = (0..<n).map { _ in rng.nextUniform() < 0.3 ? 1 : 0 }
+            return BooleanFunction(kind: .threshold, weights: w, bias: Double(w.reduce(0, +) - 1), forcing: 0.3, monotone: true)
         case .disjunction:
             let w = BooleanTask.literals(n, zero: 0.7, using: &rng)
             return BooleanFunction(kind: .threshold, weights: w, bias: -Double(w.map(abs).reduce(0, +) - 1), forcing: 0.3, forcePositive: false)
@@ -231,11 +247,19 @@ struct BooleanFunction {
 
     /// Conjunction teaching sequence (k + 2 examples): two positives that agree on the literals and differ
     /// everywhere else, then one negative per literal, flipping it.
+    /// Monotone: one positive (the literals +1, everything else −1), then the k flips (k + 1 examples).
+    /// 3-DNF: each term's conjunction sequence in turn.
     func teachingSequence(variables n: Int) -> [[Int]] {
-        let support = (0..<n).filter { weights[$0] != 0 }
+        if kind == .dnf { return terms.flatMap { BooleanFunction.conjunctionSequence($0, n, monotone: false) } }
+        return BooleanFunction.conjunctionSequence(weights, n, monotone: monotone)
+    }
+
+    static func conjunctionSequence(_ w: [Int], _ n: Int, monotone: Bool) -> [[Int]] {
+        let support = (0..<n).filter { w[$0] != 0 }
         var plus = [Int](repeating: 1, count: n), minus = [Int](repeating: -1, count: n)
-        for i in support { plus[i] = weights[i]; minus[i] = weights[i] }
-        return [plus, minus] + support.map { i in var x = plus; x[i] = -x[i]; return x }
+        for i in support { plus[i] = w[i]; minus[i] = w[i] }
+        let flips = support.map { i in var x = monotone ? minus : plus; x[i] = -x[i]; return x }
+        return (monotone ? [minus] : [plus, minus]) + flips
     }
 
     static func nearestLabel(_ x: [Int], _ previous: [([Int], Int)]) -> Int {

@@ -222,6 +222,43 @@ public struct ConnectivityBatch: Equatable {
     }
 }
 
+/// Search prompts as token sequences: `tokens [B, T]` (padded with −1), the correct next vertices as
+/// multi-hot `targets [B, V]` (any useful child counts), and each prompt's `lookahead [B]`.
+public struct SearchBatch: Equatable {
+    public var tokens: Tensor
+    public var targets: Tensor
+    public var lookahead: Tensor
+
+    public func save(to url: URL) throws {
+        try NumPy.save([("tokens", tokens), ("targets", targets), ("lookahead", lookahead)], npz: url)
+    }
+}
+
+extension GraphTask {
+    /// `batch` search prompts: a graph, start and goal, and a path so far of random length along a shortest
+    /// path; the target is every useful next vertex.
+    public func sampleSearchPrompts(batch: Int, using rng: inout Xoshiro256) -> SearchBatch {
+        var sequences: [[Int]] = [], targets = [Double](repeating: 0, count: batch * vertices), lookahead: [Double] = []
+        for b in 0..<batch {
+            let (g, s, goal) = sampleSearch(using: &rng)
+            // A shortest path s → goal, then a random prefix of it (not yet at the goal) as the path so far.
+            let toGoal = Graph(vertexCount: vertices, edges: g.edges.map { ($0.1, $0.0) }).distances(from: goal)
+            var path = [s]
+            while let last = path.last, last != goal, let d = toGoal[last], d > 0, rng.nextUniform() < 0.5 {
+                path.append(g.children(last).first { toGoal[$0] == d - 1 }!)
+            }
+            if path.last == goal { path.removeLast() }
+            for v in SearchTokens.usefulNext(graph: g, path: path, goal: goal) { targets[b * vertices + v] = 1 }
+            lookahead.append(Double(g.lookahead(start: path.last!, goal: goal)))
+            sequences.append(SearchTokens.encode(graph: g, start: s, goal: goal, path: path, using: &rng))
+        }
+        let t = sequences.map(\.count).max() ?? 0
+        let tokens = sequences.flatMap { seq in seq.map(Double.init) + Array(repeating: -1, count: t - seq.count) }
+        return SearchBatch(tokens: Tensor(shape: [batch, t], scalars: tokens), targets: Tensor(shape: [batch, vertices], scalars: targets),
+                           lookahead: Tensor(lookahead))
+    }
+}
+
 /// A search prompt as tokens (Saparov et al.'s layout): each edge as `u v EDGE`, then `QUERY s t`, then
 /// `PATH` and the path so far. Vertex ids are tokens 0..<V; the three markers follow.
 public enum SearchTokens {

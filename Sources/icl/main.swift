@@ -208,6 +208,7 @@ struct Baselines: ParsableCommand {
     @Flag(help: "Turn off the balancing of labels.") var unbalanced = false
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Option(help: "Save the prompts as .npz too.") var out: String?
+    @Option(help: "Graph family: also save search prompts (tokens, targets, lookahead) as .npz.") var searchOut: String?
     @Option(help: "Output format: markdown, csv or json.") var format: ReportTable.Format = .markdown
 
     func run() throws {
@@ -277,6 +278,7 @@ struct Baselines: ParsableCommand {
         var rng = Xoshiro256(seed: seed)
         let batch = task.sampleConnectivity(batch: prompts, queriesPerGraph: 8, using: &rng)
         if let out { try batch.save(to: URL(fileURLWithPath: out)) }
+        if let searchOut { try task.sampleSearchPrompts(batch: prompts, using: &rng).save(to: URL(fileURLWithPath: searchOut)) }
         var table = ReportTable(title: "connectivity on \(graph) graphs (\(vertices) vertices, \(prompts) graphs × 8 queries)",
                                 columns: ["learner", "step", "accuracy"])
         let squarings = Int(Foundation.log2(Double(max(vertices - 1, 1))).rounded(.up))

@@ -63,6 +63,14 @@ final class BooleanTests: XCTestCase {
         for k in (n + 2)..<40 { XCTAssertEqual(acc[k], 1, "position \(k)") }
     }
 
+    func testMonotoneTeachingSequenceAlsoMakesEliminationExact() {
+        let n = 9
+        let p = sample(BooleanTask(variables: n, points: 30, functionClass: .monotoneConjunction, teachingSequence: true), batch: 200)
+        let acc = BooleanMetrics.accuracyByPosition(Elimination(monotone: true).prefixTrajectory(p).final, labels: p.ys)
+        for k in (n + 1)..<30 { XCTAssertEqual(acc[k], 1, "position \(k)") }
+        XCTAssertThrowsError(try BooleanTask(variables: 5, points: 30, functionClass: .parity, teachingSequence: true).validate())
+    }
+
     func testGF2EliminationRecoversParityAndRankProbability() {
         let n = 6
         let p = sample(BooleanTask(variables: n, points: 30, functionClass: .parity), batch: 400)

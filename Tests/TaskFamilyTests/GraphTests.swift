@@ -71,6 +71,32 @@ final class GraphTests: XCTestCase {
         XCTAssertEqual(Array(tokens.suffix(5)), [14, s, goal, 15, s])
     }
 
+    func testSearchPromptsTargetEveryUsefulChild() throws {
+        var rng = Xoshiro256(seed: 4)
+        let task = GraphTask(vertices: 14, distribution: .randomDAG(p: 0.25))
+        let batch = task.sampleSearchPrompts(batch: 30, using: &rng)
+        XCTAssertEqual(batch.tokens.shape[0], 30)
+        for b in 0..<30 {
+            let row = (0..<batch.tokens.shape[1]).map { Int(batch.tokens[b, $0]) }.filter { $0 >= 0 }
+            // Decode: triples (u, v, EDGE) up to QUERY s t PATH p…
+            let query = row.firstIndex(of: 15)!
+            var g = Graph(vertexCount: 14)
+            for e in stride(from: 0, to: query, by: 3) { XCTAssertEqual(row[e + 2], 14); g.addEdge(row[e], row[e + 1]) }
+            let goal = row[query + 2], path = Array(row[(query + 4)...])
+            XCTAssertEqual(row[query + 3], 16)
+            XCTAssertEqual(path.first, row[query + 1], "the path starts at the start")
+            for v in 0..<14 {
+                let useful = g.adjacency[path.last!][v] && g.distances(from: v)[goal] != nil
+                XCTAssertEqual(batch.targets[b, v], useful ? 1 : 0)
+            }
+            XCTAssertGreaterThan(batch.targets.slice(alongAxis: 0, b..<(b + 1)).sum().scalar, 0, "some child leads to the goal")
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("search-\(UUID().uuidString).npz")
+        try batch.save(to: url)
+        XCTAssertEqual(try NumPy.load(npz: url)["tokens"], batch.tokens)
+        try? FileManager.default.removeItem(at: url)
+    }
+
     func testBadParametersAreNamed() {
         XCTAssertThrowsError(try GraphTask(vertices: 5, distribution: .star(branches: 3, armLength: 3)).validate()) {
             XCTAssertTrue("\($0)".contains("needs 10 vertices"), "\($0)")
