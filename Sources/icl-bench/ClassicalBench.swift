@@ -39,7 +39,8 @@ func classicalBenchmark(only: String? = nil) -> [(name: String, peerKey: String,
 }
 
 /// Runs the NumPy peer and returns prompts/s (best of its repetitions) by method.
-func numpyClassical(peers: String) -> [String: Double] {
+func numpyClassical(peers relative: String) -> [String: Double] {
+    let peers = URL(fileURLWithPath: relative).standardizedFileURL.path
     let script = (peers as NSString).appendingPathComponent("d_classical.py")
     guard FileManager.default.fileExists(atPath: script) else { return [:] }
     let p = Process()

@@ -1,6 +1,7 @@
-// icl-bench: release-mode speed of the numeric core, each figure next to the same work in NumPy run on
-// this machine in the same invocation, as a ratio (> 1 means the workbench is faster).
-//   swift build -c release --product icl-bench && .build/release/icl-bench [--peer scripts/bench_numpy.py]
+// icl-bench: release-mode speed, each figure next to the same work by a peer run on this machine in the same
+// invocation where the peer is available (NumPy), as a ratio (> 1 means the workbench is faster).
+//   bash scripts/bench.sh            all sections: core ops vs NumPy, LSA training, classical learners vs NumPy
+//   icl-bench --core | --train | --classical     one section; --profile: per-op timings of the LSA loss
 import Dispatch
 import Foundation
 import NumericCore
@@ -42,6 +43,8 @@ func numpyTimings(script: String) -> [String: Double] {
 var peerScript = "scripts/bench_numpy.py"
 var profileOnly = false   // --profile: only the LSA forward+backward, no peer (for callgrind/perf)
 var trainOnly = false     // --train: only the LSA training throughput
+var classicalOnly = false // --classical: only the classical learners
+var coreOnly = false      // --core: only the core-op table
 var peersDirectory = "../shared/peers"
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
@@ -49,23 +52,43 @@ while let a = args.popFirst() {
     else if a == "--profile" { profileOnly = true }
     else if a == "--train" { trainOnly = true }
     else if a == "--peers", let p = args.popFirst() { peersDirectory = p }
-    else if a == "--classical" { }
-    else { print("usage: icl-bench [--peer path/to/bench_numpy.py] [--peers DIR] [--profile] [--train]"); exit(a == "--help" ? 0 : 2) }
+    else if a == "--classical" { classicalOnly = true }
+    else if a == "--core" { coreOnly = true }
+    else { print("usage: icl-bench [--core | --train | --classical | --profile] [--peer bench_numpy.py] [--peers DIR]"); exit(a == "--help" ? 0 : 2) }
 }
+let runAll = !trainOnly && !classicalOnly && !coreOnly && !profileOnly
 
 print("# icl-bench")
-if trainOnly {
-    let r = lsaTrainingBenchmark(steps: 200, breakdown: true)
-    print(String(format: "LSA training: %.1f steps/s (loss %.4f → %.4f)", r.stepsPerSecond, r.firstLoss, r.lastLoss))
-    exit(0)
-}
-if CommandLine.arguments.contains("--classical") {
-    let only = ProcessInfo.processInfo.environment["ICL_BENCH_ONLY"]
-    for r in classicalBenchmark(only: only) { print(String(format: "%@: %.0f prompts/s (query MSE %.3g)", r.name, r.promptsPerSecond, r.mse)) }
-    exit(0)
-}
 print("BLAS: \(BLASInfo.summary)")
 print("config: \(BLASInfo.configuration); workbench threads: \(Parallel.workerCount)")
+if trainOnly || runAll {
+    let r = lsaTrainingBenchmark(steps: 300, breakdown: trainOnly)
+    print("\n## LSA training (B = 2048, N = 10 + query, D = 10, 1 layer, 1 head, Adam, fresh prompts every step)\n")
+    print("| implementation | steps/s | ratio |\n|---|---:|---:|")
+    print(String(format: "| workbench (this run; loss %.3f → %.3f) | %.1f | — |", r.firstLoss, r.lastLoss, r.stepsPerSecond))
+    // The peers' figures for this machine kind (shared/peers/README.md): torch is not installed here.
+    for (name, rate) in [("PyTorch eager (peers README)", 101.0), ("torch.compile (peers README)", 113.0), ("JAX jit (peers README)", 77.0)] {
+        print(String(format: "| %@ | %.0f | %.2f× |", name, rate, r.stepsPerSecond / rate))
+    }
+}
+if classicalOnly || runAll {
+    let only = ProcessInfo.processInfo.environment["ICL_BENCH_ONLY"]
+    let ours = classicalBenchmark(only: only)
+    FileHandle.standardError.write("running NumPy peer (\(peersDirectory)/d_classical.py)…\n".data(using: .utf8)!)
+    let peer = ours.isEmpty ? [:] : numpyClassical(peers: peersDirectory)
+    if !ours.isEmpty {
+        print("\n## Classical learners (B = 10,000 prompts, D = 20, N = 40; prompts/s)\n")
+        print("| learner | workbench | NumPy | ratio |\n|---|---:|---:|---:|")
+        for r in ours {
+            let key = r.peerKey == "ols_pinv" ? ["ols_pinv", "ols_qr"] : [r.peerKey]
+            let theirs = key.compactMap { peer[$0] }.max()
+            print("| \(r.name) | \(String(format: "%.0f", r.promptsPerSecond)) | \(theirs.map { String(format: "%.0f", $0) } ?? "—") | \(theirs.map { String(format: "%.2f×", r.promptsPerSecond / $0) } ?? "—") |")
+        }
+        if peer.isEmpty { print("\n(NumPy peer not found at \(peersDirectory)/d_classical.py: ratios omitted)") }
+        else { print("\nNumPy's OLS figure is the faster of its pinv and QR paths.") }
+    }
+}
+if !(coreOnly || runAll || profileOnly) { exit(0) }
 
 var rows: [(String, String, Double, String)] = []   // name, unit, ours (s), NumPy peer key
 var rng = Xoshiro256(seed: 0)
@@ -133,7 +156,7 @@ FileHandle.standardError.write("running NumPy peer (\(peerScript))…\n".data(us
 let numpy = numpyTimings(script: peerScript)
 if numpy.isEmpty { print("(NumPy peer unavailable: ratios omitted)") }
 
-print("")
+print("\n## Core operations (best of repeated runs)\n")
 print("| operation | workbench | NumPy | ratio (NumPy time / workbench time) |")
 print("|---|---:|---:|---:|")
 for (name, unit, ours, key) in rows {
