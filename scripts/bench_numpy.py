@@ -32,23 +32,19 @@ wkq, wpv = rng.standard_normal((E, E)) * 0.1, rng.standard_normal((E, E)) * 0.1
 mask = np.ones((1, N, 1)); mask[0, -1, 0] = 0
 n_ctx = N - 1
 
-def forward():
+def forward_parts():
     ctx = Z * mask
     C = np.matmul(ctx.transpose(0, 2, 1), ctx)
-    Q = Z @ wkq.T
-    QC = np.matmul(Q, C)
+    QC = np.matmul(Z @ wkq.T, C)
     out = Z + (QC @ wpv.T) / n_ctx
     pred = -out[:, -1, -1]
-    return np.mean((pred - y) ** 2)
+    return C, QC, out, pred, np.mean((pred - y) ** 2)
+
+def forward():
+    return forward_parts()[-1]
 
 def forward_backward():
-    ctx = Z * mask
-    C = np.matmul(ctx.transpose(0, 2, 1), ctx)
-    Q = Z @ wkq.T
-    QC = np.matmul(Q, C)
-    out = Z + (QC @ wpv.T) / n_ctx
-    pred = -out[:, -1, -1]
-    loss = np.mean((pred - y) ** 2)
+    C, QC, out, pred, loss = forward_parts()
     dpred = 2 * (pred - y) / B
     dout = np.zeros_like(out); dout[:, -1, -1] = -dpred
     dU = dout / n_ctx                                   # U = QC W_PVᵀ

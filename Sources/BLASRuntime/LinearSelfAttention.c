@@ -122,6 +122,24 @@ void icl_lsa_backward(const double *z, long t, long e, long n, long row_start, c
     }
 }
 
+// One row's attention against the context: y = z_r Aᵀ, s_i = z_i · y (i < n), u = Σ_i s_i z_i.
+static inline __attribute__((always_inline)) void attend(const double *z, const double *zr, long n, long e,
+                                                         const double *a, double *y, double *s, double *u) {
+    for (long b = 0; b < e; b++) {
+        double acc = 0;
+        for (long k = 0; k < e; k++) acc += zr[k] * a[b * e + k];
+        y[b] = acc;
+    }
+    for (long k = 0; k < e; k++) u[k] = 0;
+    for (long i = 0; i < n; i++) {
+        const double *zi = z + i * e;
+        double acc = 0;
+        for (long k = 0; k < e; k++) acc += zi[k] * y[k];
+        s[i] = acc;
+        for (long k = 0; k < e; k++) u[k] += acc * zi[k];
+    }
+}
+
 // The same layer in attention form, cheaper when few rows are updated (the last layer reads out only the
 // queries): per row r and head h, y = z_r A_hᵀ, s_i = z_i · y (i < n), u = Σ_i s_i z_i, out_r += (1/n) u B_hᵀ.
 ICL_CLONES
@@ -136,19 +154,7 @@ void icl_lsa_forward_attention(const double *z, long t, long e, long n, long row
         for (long k = 0; k < e; k++) o[k] = zr[k];
         for (long h = 0; h < heads; h++) {
             const double *a = wkq + h * e * e, *bm = wpv + h * e * e;
-            for (long b = 0; b < e; b++) {
-                double acc = 0;
-                for (long k = 0; k < e; k++) acc += zr[k] * a[b * e + k];
-                y[b] = acc;
-            }
-            for (long k = 0; k < e; k++) u[k] = 0;
-            for (long i = 0; i < n; i++) {
-                const double *zi = z + i * e;
-                double acc = 0;
-                for (long k = 0; k < e; k++) acc += zi[k] * y[k];
-                s[i] = acc;
-                for (long k = 0; k < e; k++) u[k] += acc * zi[k];
-            }
+            attend(z, zr, n, e, a, y, s, u);
             for (long b = 0; b < e; b++) {
                 double acc = 0;
                 for (long k = 0; k < e; k++) acc += u[k] * bm[b * e + k];
@@ -173,20 +179,7 @@ void icl_lsa_backward_attention(const double *z, long t, long e, long n, long ro
         for (long h = 0; h < heads; h++) {
             const double *a = wkq + h * e * e, *bm = wpv + h * e * e;
             double *da = dwkq + h * e * e, *db = dwpv + h * e * e;
-            // Recompute y, s, u.
-            for (long b = 0; b < e; b++) {
-                double acc = 0;
-                for (long k = 0; k < e; k++) acc += zr[k] * a[b * e + k];
-                y[b] = acc;
-            }
-            for (long k = 0; k < e; k++) u[k] = 0;
-            for (long i = 0; i < n; i++) {
-                const double *zi = z + i * e;
-                double acc = 0;
-                for (long k = 0; k < e; k++) acc += zi[k] * y[k];
-                s[i] = acc;
-                for (long k = 0; k < e; k++) u[k] += acc * zi[k];
-            }
+            attend(z, zr, n, e, a, y, s, u);                                // recompute y, s, u
             // out += (1/n) u Bᵀ:  du = (1/n) g B,  dB += (1/n) gᵀ u.
             for (long k = 0; k < e; k++) du[k] = 0;
             for (long b = 0; b < e; b++) {

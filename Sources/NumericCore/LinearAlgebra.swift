@@ -140,32 +140,25 @@ public enum LinearAlgebra {
     /// Eigendecomposition of a symmetric matrix, `A = V diag(λ) Vᵀ` (`dsyevd`): eigenvalues `[N]` in
     /// ascending order and orthonormal eigenvectors as the columns of `[N, N]`.
     public static func symmetricEigen(_ a: Tensor) throws -> (values: Tensor, vectors: Tensor) {
-        let op = "symmetricEigen"
+        try symmetricEigen(a, vectors: true, "symmetricEigen")
+    }
+
+    /// Eigenvalues of a symmetric matrix, ascending (`dsyevd` without vectors: cheaper than `symmetricEigen`).
+    public static func symmetricEigenvalues(_ a: Tensor) throws -> Tensor {
+        try symmetricEigen(a, vectors: false, "symmetricEigenvalues").values
+    }
+
+    static func symmetricEigen(_ a: Tensor, vectors: Bool, _ op: String) throws -> (values: Tensor, vectors: Tensor) {
         try requireMatrix(a, op, square: true)
         try requireSymmetric(a, op)
         let n = a.shape[0]
         var v = a.scalars
         var w = [Double](repeating: 0, count: n)
         if n == 0 { return (Tensor(w), a) }
-        let info = LAPACKE_dsyevd(rowMajor, ch("V"), ch("U"), Int32(n), &v, Int32(n), &w)
+        let info = LAPACKE_dsyevd(rowMajor, ch(vectors ? "V" : "N"), ch("U"), Int32(n), &v, Int32(n), &w)
         if info > 0 { throw LinearAlgebraError.didNotConverge(operation: op) }
         if info < 0 { throw LinearAlgebraError.lapackFailure(operation: op, routine: "dsyevd", info: Int(info)) }
         return (Tensor(w), Tensor(shape: [n, n], scalars: v))
-    }
-
-    /// Eigenvalues of a symmetric matrix, ascending (`dsyevd` without vectors: cheaper than `symmetricEigen`).
-    public static func symmetricEigenvalues(_ a: Tensor) throws -> Tensor {
-        let op = "symmetricEigenvalues"
-        try requireMatrix(a, op, square: true)
-        try requireSymmetric(a, op)
-        let n = a.shape[0]
-        var v = a.scalars
-        var w = [Double](repeating: 0, count: n)
-        if n == 0 { return Tensor(w) }
-        let info = LAPACKE_dsyevd(rowMajor, ch("N"), ch("U"), Int32(n), &v, Int32(n), &w)
-        if info > 0 { throw LinearAlgebraError.didNotConverge(operation: op) }
-        if info < 0 { throw LinearAlgebraError.lapackFailure(operation: op, routine: "dsyevd", info: Int(info)) }
-        return Tensor(w)
     }
 
     /// Thin singular value decomposition `A = U diag(s) Vᵀ` (`dgesdd`): for `A` of shape `[M, N]` and

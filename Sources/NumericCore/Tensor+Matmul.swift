@@ -58,14 +58,20 @@ extension Tensor {
         let c = matmulPrimitive(a, b, transposeA: transposeA, transposeB: transposeB)
         return (c, { g in
             let g = g.matching(c.shape)
-            let da = transposeA
-                ? matmulPrimitive(b, g, transposeA: transposeB, transposeB: true)
-                : matmulPrimitive(g, b, transposeA: false, transposeB: !transposeB)
-            let db = transposeB
-                ? matmulPrimitive(g, a, transposeA: true, transposeB: transposeA)
-                : matmulPrimitive(a, g, transposeA: !transposeA, transposeB: false)
-            return (da, db)
+            return (gradientOfA(g, b, transposeA, transposeB), gradientOfB(g, a, transposeA, transposeB))
         })
+    }
+
+    static func gradientOfA(_ g: Tensor, _ b: Tensor, _ transposeA: Bool, _ transposeB: Bool) -> Tensor {
+        transposeA
+            ? matmulPrimitive(b, g, transposeA: transposeB, transposeB: true)
+            : matmulPrimitive(g, b, transposeA: false, transposeB: !transposeB)
+    }
+
+    static func gradientOfB(_ g: Tensor, _ a: Tensor, _ transposeA: Bool, _ transposeB: Bool) -> Tensor {
+        transposeB
+            ? matmulPrimitive(g, a, transposeA: true, transposeB: transposeA)
+            : matmulPrimitive(a, g, transposeA: !transposeA, transposeB: false)
     }
 
     // When only one operand is differentiated (a weight times constant data), compute only its gradient.
@@ -73,24 +79,14 @@ extension Tensor {
     static func _vjpMatmulPrimitiveA(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool)
         -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let c = matmulPrimitive(a, b, transposeA: transposeA, transposeB: transposeB)
-        return (c, { g in
-            let g = g.matching(c.shape)
-            return transposeA
-                ? matmulPrimitive(b, g, transposeA: transposeB, transposeB: true)
-                : matmulPrimitive(g, b, transposeA: false, transposeB: !transposeB)
-        })
+        return (c, { g in gradientOfA(g.matching(c.shape), b, transposeA, transposeB) })
     }
 
     @derivative(of: matmulPrimitive, wrt: b)
     static func _vjpMatmulPrimitiveB(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool)
         -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let c = matmulPrimitive(a, b, transposeA: transposeA, transposeB: transposeB)
-        return (c, { g in
-            let g = g.matching(c.shape)
-            return transposeB
-                ? matmulPrimitive(g, a, transposeA: true, transposeB: transposeA)
-                : matmulPrimitive(a, g, transposeA: !transposeA, transposeB: false)
-        })
+        return (c, { g in gradientOfB(g.matching(c.shape), a, transposeA, transposeB) })
     }
 
     /// Up to this many multiply-adds per product, a batch of products (four or more) goes through the
