@@ -26,13 +26,15 @@ public enum BooleanFunctionClass: Codable, Equatable, Sendable {
     case parity
     /// `Π_{i∈S} xᵢ` with |S| = support.
     case sparseParity(support: Int)
-    /// Each point's label is the label of its nearest earlier point (first index on ties); the first is random.
-    case nearestNeighbour
+    /// The first `randomPrefix` points get random labels; every later point takes the label of its nearest
+    /// earlier point (Hamming distance, first index on ties).
+    case nearestNeighbour(randomPrefix: Int)
 
     public static let names = ["conjunction", "monotone-conjunction", "disjunction", "sparse-disjunction", "dnf3", "cnf3", "majority",
                                "zero-one-threshold", "integer-halfspace", "parity", "sparse-parity", "nearest-neighbour"]
 
-    /// Parses a class name (`sparse-parity` takes `k`, `sparse-disjunction` takes its literal count).
+    /// Parses a class name (`k` is the support of `sparse-parity`, the literal count of `sparse-disjunction`,
+    /// and the randomly labelled prefix of `nearest-neighbour`).
     public static func named(_ name: String, k: Int = 2) throws -> BooleanFunctionClass {
         switch name {
         case "conjunction": return .conjunction
@@ -46,7 +48,7 @@ public enum BooleanFunctionClass: Codable, Equatable, Sendable {
         case "integer-halfspace": return .integerHalfspace
         case "parity": return .parity
         case "sparse-parity": return .sparseParity(support: k)
-        case "nearest-neighbour": return .nearestNeighbour
+        case "nearest-neighbour": return .nearestNeighbour(randomPrefix: k)
         default: throw TaskError("unknown Boolean class '\(name)'; available: \(names.joined(separator: ", "))")
         }
     }
@@ -83,6 +85,8 @@ public struct BooleanTask: Codable, Equatable, Sendable {
             guard k >= 1 && k <= variables else { throw TaskError("boolean: sparse parity needs 1 ≤ k ≤ n = \(variables), got k = \(k)") }
         case .sparseDisjunction(let k):
             guard k >= 1 && k <= variables else { throw TaskError("boolean: sparse disjunction needs 1 ≤ k ≤ n = \(variables), got k = \(k)") }
+        case .nearestNeighbour(let k):
+            guard k >= 1 else { throw TaskError("boolean: the nearest-neighbour task needs a random prefix k ≥ 1, got k = \(k)") }
         default: break
         }
         if teachingSequence {
@@ -122,8 +126,8 @@ public struct BooleanTask: Codable, Equatable, Sendable {
                 var x = (0..<n).map { _ in rng.next() & 1 == 0 ? 1 : -1 }
                 if !teach.isEmpty { x = teach.removeFirst() } else if balanced { f.balance(&x, using: &rng) }
                 var y = f.label(x)
-                if case .nearestNeighbour = functionClass {
-                    y = previous.isEmpty ? (rng.next() & 1 == 0 ? 1 : -1) : BooleanFunction.nearestLabel(x, previous)
+                if case .nearestNeighbour(let prefix) = functionClass {
+                    y = previous.count < prefix ? (rng.next() & 1 == 0 ? 1 : -1) : BooleanFunction.nearestLabel(x, previous)
                     previous.append((x, y))
                 }
                 for j in 0..<n { xs[(p * points + t) * n + j] = Double(x[j]) }
