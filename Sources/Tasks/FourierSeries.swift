@@ -11,12 +11,16 @@ public struct FourierTask: Codable, Equatable, Sendable {
     public var points: Int
     /// nil: the single class with N = maxFrequency; otherwise prior weights over N = 1…maxFrequency.
     public var frequencyPrior: [Double]?
+    /// Standard deviation of the coefficients' Gaussian prior (1 in Panwar et al.).
+    public var coefficientScale: Double
 
-    public init(maxFrequency: Int = 10, halfPeriod: Double = 5, points: Int = 41, frequencyPrior: [Double]? = nil) {
+    public init(maxFrequency: Int = 10, halfPeriod: Double = 5, points: Int = 41, frequencyPrior: [Double]? = nil,
+                coefficientScale: Double = 1) {
         self.maxFrequency = maxFrequency
         self.halfPeriod = halfPeriod
         self.points = points
         self.frequencyPrior = frequencyPrior
+        self.coefficientScale = coefficientScale
     }
 
     /// The mixture with a uniform prior over N.
@@ -37,6 +41,7 @@ public struct FourierTask: Codable, Equatable, Sendable {
         guard maxFrequency >= 1 else { throw TaskError("fourier: max frequency must be ≥ 1, got \(maxFrequency)") }
         guard halfPeriod > 0 else { throw TaskError("fourier: half period L must be > 0, got \(halfPeriod)") }
         guard points >= 1 else { throw TaskError("fourier: points must be ≥ 1, got \(points)") }
+        guard coefficientScale > 0 else { throw TaskError("fourier: the coefficient scale must be > 0, got \(coefficientScale)") }
         if let p = frequencyPrior {
             guard p.count == maxFrequency, p.allSatisfy({ $0 >= 0 }), abs(p.reduce(0, +) - 1) < 1e-9 else {
                 throw TaskError("fourier: the frequency prior needs \(maxFrequency) non-negative weights summing to 1")
@@ -69,7 +74,7 @@ public struct FourierTask: Codable, Equatable, Sendable {
                 n = k + 1
             }
             frequencies.append(n)
-            let coefficients = (0..<(2 * n + 1)).map { i in i == 0 && !hasConstantTerm ? 0 : rng.nextNormal() }
+            let coefficients = (0..<(2 * n + 1)).map { i in i == 0 && !hasConstantTerm ? 0 : coefficientScale * rng.nextNormal() }
             for i in 0..<(2 * n + 1) { ws[p * width + i] = coefficients[i] }
             for t in 0..<points {
                 let x = halfPeriod * (2 * rng.nextUniform() - 1)

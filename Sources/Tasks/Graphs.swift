@@ -220,6 +220,22 @@ public struct ConnectivityBatch: Equatable {
     public func save(to url: URL) throws {
         try NumPy.save([("adjacency", adjacency), ("pairs", pairs), ("labels", labels)], npz: url)
     }
+
+    public static func load(from url: URL) throws -> ConnectivityBatch {
+        let a = try NumPy.load(npz: url)
+        guard let adjacency = a["adjacency"], let pairs = a["pairs"], let labels = a["labels"] else {
+            throw TaskError("\(url.path): a connectivity file needs arrays 'adjacency', 'pairs' and 'labels'; found \(a.keys.sorted())")
+        }
+        guard adjacency.rank == 3, adjacency.shape[1] == adjacency.shape[2], pairs.rank == 3, pairs.shape[2] == 2,
+              pairs.shape[0] == adjacency.shape[0], labels.shape == [pairs.shape[0], pairs.shape[1]] else {
+            throw TaskError("\(url.path): shapes adjacency \(adjacency.shape), pairs \(pairs.shape), labels \(labels.shape) do not fit [B, V, V], [B, Q, 2], [B, Q]")
+        }
+        let v = Double(adjacency.shape[1])
+        guard pairs.scalars.allSatisfy({ $0 >= 0 && $0 < v && $0 == $0.rounded() }) else {
+            throw TaskError("\(url.path): 'pairs' holds a vertex outside 0..<\(adjacency.shape[1])")
+        }
+        return ConnectivityBatch(adjacency: adjacency, pairs: pairs, labels: labels)
+    }
 }
 
 /// Search prompts as token sequences: `tokens [B, T]` (padded with −1), the correct next vertices as
@@ -231,6 +247,17 @@ public struct SearchBatch: Equatable {
 
     public func save(to url: URL) throws {
         try NumPy.save([("tokens", tokens), ("targets", targets), ("lookahead", lookahead)], npz: url)
+    }
+
+    public static func load(from url: URL) throws -> SearchBatch {
+        let a = try NumPy.load(npz: url)
+        guard let tokens = a["tokens"], let targets = a["targets"], let lookahead = a["lookahead"] else {
+            throw TaskError("\(url.path): a search file needs arrays 'tokens', 'targets' and 'lookahead'; found \(a.keys.sorted())")
+        }
+        guard tokens.rank == 2, targets.rank == 2, targets.shape[0] == tokens.shape[0], lookahead.shape == [tokens.shape[0]] else {
+            throw TaskError("\(url.path): shapes tokens \(tokens.shape), targets \(targets.shape), lookahead \(lookahead.shape) do not fit [B, T], [B, V], [B]")
+        }
+        return SearchBatch(tokens: tokens, targets: targets, lookahead: lookahead)
     }
 }
 

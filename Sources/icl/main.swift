@@ -200,7 +200,7 @@ struct Baselines: ParsableCommand {
     @Option(help: "Star arms / balanced branches.") var branches: Int = 3
     @Option(help: "Star arm length / balanced maximum lookahead.") var length: Int = 4
     @Option(name: .customLong("class"), help: "Boolean class: \(BooleanFunctionClass.names.joined(separator: ", ")).") var functionClass: String = "conjunction"
-    @Option(help: "k for sparse-parity (support) and sparse-disjunction (literals).") var k: Int = 2
+    @Option(help: "k: sparse-parity support, sparse-disjunction literals, nearest-neighbour random prefix.") var k: Int = 2
     @Option(help: "Variables n.") var variables: Int = 28
     @Option(help: "Points per prompt.") var points: Int = 70
     @Option(help: "Prompts.") var prompts: Int = 2000
@@ -210,6 +210,11 @@ struct Baselines: ParsableCommand {
     @Option(help: "Save the prompts as .npz too.") var out: String?
     @Option(help: "Graph family: also save search prompts (tokens, targets, lookahead) as .npz.") var searchOut: String?
     @Option(help: "Output format: markdown, csv or json.") var format: ReportTable.Format = .markdown
+    @Flag(help: "Only draw and save the prompts (--out / --search-out); no evaluation.") var noTable = false
+
+    func validate() throws {
+        if noTable && out == nil && searchOut == nil { throw ValidationError("--no-table needs --out (or --search-out) to save the prompts") }
+    }
 
     func run() throws {
         guard prompts >= 1 else { throw ValidationError("--prompts must be ≥ 1") }
@@ -223,6 +228,7 @@ struct Baselines: ParsableCommand {
         var rng = Xoshiro256(seed: seed)
         let batch = task.sample(batch: prompts, using: &rng)
         if let out { try batch.save(to: URL(fileURLWithPath: out)) }
+        if noTable { return }
         let marks = [1, 5, 10, 20, 40, points / 2, points - 1].filter { $0 >= 1 && $0 < points }
         let positions = Array(Set(marks)).sorted()
         var table = ReportTable(title: "\(functionClass) (n = \(variables), \(points) points, \(prompts) prompts)",
@@ -247,6 +253,7 @@ struct Baselines: ParsableCommand {
         var rng = Xoshiro256(seed: seed)
         let (batch, frequencies) = task.sample(batch: prompts, using: &rng)
         if let out { try batch.save(to: URL(fileURLWithPath: out)) }
+        if noTable { return }
         let positions = Array(Set([1, 5, 10, 20, points / 2, points - 1].filter { $0 >= 1 && $0 < points })).sorted()
         var table = ReportTable(title: "Fourier \(fourier) (max frequency \(maxFrequency), \(points) points, \(prompts) prompts)",
                                 columns: ["learner"] + positions.map { "MSE@\($0)" })
@@ -279,6 +286,7 @@ struct Baselines: ParsableCommand {
         let batch = task.sampleConnectivity(batch: prompts, queriesPerGraph: 8, using: &rng)
         if let out { try batch.save(to: URL(fileURLWithPath: out)) }
         if let searchOut { try task.sampleSearchPrompts(batch: prompts, using: &rng).save(to: URL(fileURLWithPath: searchOut)) }
+        if noTable { return }
         var table = ReportTable(title: "connectivity on \(graph) graphs (\(vertices) vertices, \(prompts) graphs × 8 queries)",
                                 columns: ["learner", "step", "accuracy"])
         let squarings = Int(Foundation.log2(Double(max(vertices - 1, 1))).rounded(.up))

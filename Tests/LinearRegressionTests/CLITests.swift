@@ -68,7 +68,15 @@ final class CLITests: XCTestCase {
             (["tasks", "sample", "--dimension", "3", "--weights", "sparse", "--sparsity", "5", "--out", dir.appendingPathComponent("s.npz").path], "k = 5"),
             (["tasks", "sample", "--inputs", "cauchy", "--out", dir.appendingPathComponent("s.npz").path], "unknown --inputs"),
         ]
-        for (args, expected) in cases {
+        let familyCases: [([String], String)] = [
+            (["baselines", "--class", "sparse-parity", "--k", "12", "--variables", "10"], "k = 12"),
+            (["baselines", "--class", "xor"], "unknown Boolean class 'xor'"),
+            (["baselines", "--points", "0"], "points must be ≥ 1"),
+            (["baselines", "--family", "graph", "--vertices", "60"], "token budget"),
+            (["baselines", "--family", "graph", "--graph", "star", "--vertices", "5"], "needs 13 vertices"),
+            (["baselines", "--family", "fourier", "--max-frequency", "0"], "max frequency"),
+        ]
+        for (args, expected) in cases + familyCases {
             let r = try icl(args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.err.contains(expected), "\(args): \(r.err)")

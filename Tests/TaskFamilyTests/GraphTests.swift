@@ -93,7 +93,13 @@ final class GraphTests: XCTestCase {
         }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("search-\(UUID().uuidString).npz")
         try batch.save(to: url)
-        XCTAssertEqual(try NumPy.load(npz: url)["tokens"], batch.tokens)
+        XCTAssertEqual(try SearchBatch.load(from: url), batch)
+        try? FileManager.default.removeItem(at: url)
+        let conn = task.sampleConnectivity(batch: 5, queriesPerGraph: 3, using: &rng)
+        try conn.save(to: url)
+        XCTAssertEqual(try ConnectivityBatch.load(from: url), conn)
+        try NumPy.save([("adjacency", conn.adjacency), ("pairs", conn.pairs * 100), ("labels", conn.labels)], npz: url)
+        XCTAssertThrowsError(try ConnectivityBatch.load(from: url)) { XCTAssertTrue("\($0)".contains("outside"), "\($0)") }
         try? FileManager.default.removeItem(at: url)
     }
 
