@@ -46,6 +46,30 @@ public enum LineSearch {
         return (r.argmin, r.loss)
     }
 
+    /// GD++'s best (η, γ) for `steps` steps: a log grid over γ (γ = 0, plain GD, included), with η line-searched
+    /// at each γ. γ multiplies the unnormalized XᵀX, so it is searched relative to 1/λ̄(XᵀX).
+    public static func bestGDPlusPlus(prompts: PromptBatch, steps: Int, gammaGrid: Int = 12)
+        -> (learningRate: Double, gamma: Double, loss: Double) {
+        let n = prompts.pointCount - 1
+        let (cx, cy) = prompts.context(n)
+        let q = prompts.points(n..<(n + 1))
+        let traceOverD = max(cx.squared().sum().scalar / Double(prompts.batchSize * prompts.dimension), 1e-12)
+        let gd = bestGradientDescentStep(prompts: prompts, steps: steps)
+        var best = (learningRate: gd.learningRate, gamma: 0.0, loss: gd.loss)
+        let meanEigen = traceOverD / Double(max(n, 1))
+        for i in 0..<gammaGrid {
+            let gamma = 1e-3 / traceOverD * Foundation.pow(10, 2.5 * Double(i) / Double(gammaGrid - 1))   // up to ~0.3/λ̄
+            let r = minimizeLog(low: 1e-3 / meanEigen, high: 4 / meanEigen, gridPoints: 16, refinements: 20) { eta in
+                let pred = GDPlusPlus(steps: steps, learningRate: eta, gamma: gamma)
+                    .trajectory(contextXs: cx, contextYs: cy, queries: q.xs).final
+                let mse = Metrics.meanSquaredError(pred, q.ys)
+                return mse.isFinite ? mse : .infinity
+            }
+            if r.loss < best.loss { best = (r.argmin, gamma, r.loss) }
+        }
+        return best
+    }
+
     /// The best `c` for `steps` steps of GD preconditioned by `cI` (the looped restricted LSA's `A = cI`),
     /// which is GD with η = c.
     public static func bestIsotropicPreconditioner(prompts: PromptBatch, steps: Int) -> (c: Double, loss: Double) {

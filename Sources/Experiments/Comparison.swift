@@ -66,20 +66,22 @@ public struct ComparisonReport {
     public var config: ComparisonConfig
     public var baselines: ReportTable
     public var layers: ReportTable
+    public var contextCurve: ReportTable
     public var history: TrainingHistory?
 
     public func render(_ format: ReportTable.Format) -> String {
         switch format {
         case .markdown:
             let head = "## \(config.name)\n\n\(config.summary)\n\n"
-            return head + baselines.render(.markdown) + "\n" + layers.render(.markdown)
+            return head + baselines.render(.markdown) + "\n" + layers.render(.markdown) + "\n" + contextCurve.render(.markdown)
         case .csv:
             return layers.render(.csv)
         case .json:
             let b = baselines.render(.json).trimmingCharacters(in: .whitespacesAndNewlines)
             let l = layers.render(.json).trimmingCharacters(in: .whitespacesAndNewlines)
+            let c = contextCurve.render(.json).trimmingCharacters(in: .whitespacesAndNewlines)
             let cfg = String(decoding: config.jsonData(), as: UTF8.self)
-            return "{\n\"config\": \(cfg),\n\"baselines\": \(b),\n\"layers\": \(l)\n}\n"
+            return "{\n\"config\": \(cfg),\n\"baselines\": \(b),\n\"layers\": \(l),\n\"contextLength\": \(c)\n}\n"
         }
     }
 }
@@ -123,7 +125,8 @@ public enum Comparison {
     }
 
     static func evaluate(_ model: ComparisonModel, config: ComparisonConfig) throws -> ComparisonReport {
-        let task = config.task, ev = config.evaluation
+        let ev = config.evaluation
+        let task = ev.task ?? config.task          // an evaluation-time shift, if configured
         let d = task.dimension
         var rng = Xoshiro256(seed: ev.seed)
         let prompts = task.sample(batch: ev.prompts, using: &rng)
@@ -183,7 +186,7 @@ public enum Comparison {
         // cosine of implied weights (sensitivities) at that iterate.
         var layers = ReportTable(
             title: "Which algorithm does each \(config.model.kind == .lsa ? "layer" : "loop iteration") match?",
-            columns: ["step", "model MSE", "GD step", "GD SPD", "GD cos", "Newton k", "Newton SPD", "Newton cos",
+            columns: ["step", "model MSE", "GD step", "GD SPD", "GD ILWD", "GD cos", "Newton k", "Newton SPD", "Newton cos",
                       "ridge λ", "ridge SPD", "OLS SPD", "OLS cos", "closest"])
         for (s, preds) in modelTrajectory.predictions.enumerated() {
             var row: [Cell] = [.text(modelTrajectory.stepLabels[s]), .number(Metrics.meanSquaredError(preds, query.ys))]
@@ -193,7 +196,8 @@ public enum Comparison {
                 let m = Matching.bestMatches(model: [preds], algorithm: t, Metrics.predictionDistance)[0]
                 let cosine = Metrics.meanCosine(modelWeights[s], weights[key]![m.algorithmStep])
                 switch key {
-                case "GD": row += [.text(m.algorithmLabel), .number(m.score), .number(cosine)]
+                case "GD": row += [.text(m.algorithmLabel), .number(m.score),
+                                   .number(Metrics.weightDistance(modelWeights[s], weights[key]![m.algorithmStep])), .number(cosine)]
                 case "Newton": row += [.text(m.algorithmLabel), .number(m.score), .number(cosine)]
                 case "ridge": row += [.number(m.algorithmValue), .number(m.score)]
                 default: row += [.number(m.score), .number(cosine)]
@@ -206,7 +210,29 @@ public enum Comparison {
         }
         layers.notes = notes(model: model, config: config, eta: eta, learner: learner, modelWeights: modelWeights,
                              cx: cx, cy: cy, query: query, tuning: tuning, evalDepth: evalDepth, trainDepth: trainDepth)
-        return ComparisonReport(config: config, baselines: baselines, layers: layers)
+        if ev.task != nil { layers.notes.append("Evaluated on a shifted distribution (evaluation.task), trained on the configured task.") }
+        return ComparisonReport(config: config, baselines: baselines, layers: layers,
+                                contextCurve: contextLengthCurve(learner: learner, prompts: prompts, gdStep: eta, trainDepth: trainDepth))
+    }
+
+    /// Error vs number of in-context examples (each point predicted from the ones before it) for the model's
+    /// last layer and the classical learners, with Fu et al.'s error similarity to the model.
+    static func contextLengthCurve(learner: InContextLearner, prompts: PromptBatch, gdStep eta: Double, trainDepth: Int) -> ReportTable {
+        let subset = prompts.prompts(0..<min(prompts.batchSize, 300))
+        let n = subset.pointCount
+        let positions = Array(Set([1, 2, n / 4, n / 2, 3 * n / 4, n - 1].filter { $0 >= 1 && $0 < n })).sorted()
+        var table = ReportTable(title: "Error vs number of in-context examples (\(subset.batchSize) prompts)",
+                                columns: ["learner", "SimE to model"] + positions.map { "MSE@\($0)" })
+        let model = learner.prefixTrajectory(subset).final
+        let learners: [InContextLearner] = [GradientDescent(steps: trainDepth, learningRate: eta), IterativeNewton(steps: 8),
+                                            LeastSquares(), Averaging()]
+        let rows = [(learner.name, model)] + learners.map { ($0.name, $0.prefixTrajectory(subset).final) }
+        for (name, pred) in rows {
+            let curve = Metrics.errorByContextLength(pred, targets: subset.ys)
+            table.rows.append([.text(name), .number(Metrics.errorSimilarity(model, pred, targets: subset.ys))] + positions.map { .number(curve[$0]) })
+        }
+        table.notes = ["MSE@k: the point after k examples, predicted from them; SimE: mean cosine of the error vectors over positions (Fu et al.)."]
+        return table
     }
 
     static func notes(model: ComparisonModel, config: ComparisonConfig, eta: Double, learner: InContextLearner,

@@ -67,9 +67,12 @@ public struct EvaluationConfig: Codable, Equatable, Sendable {
     public var ridgeLow: Double = 1e-4
     public var ridgeHigh: Double = 1e3
     public var ridgePoints: Int = 36
+    /// Evaluate on another prompt distribution than training (covariate, task or covariance shift);
+    /// nil: the training task. Its dimension must match.
+    public var task: LinearRegressionTask? = nil
 
     public init(prompts: Int = 1000, seed: UInt64 = 12345, gradientDescentSteps: Int? = nil, newtonSteps: Int = 8,
-                ridgeLow: Double = 1e-4, ridgeHigh: Double = 1e3, ridgePoints: Int = 36) {
+                ridgeLow: Double = 1e-4, ridgeHigh: Double = 1e3, ridgePoints: Int = 36, task: LinearRegressionTask? = nil) {
         self.prompts = prompts
         self.seed = seed
         self.gradientDescentSteps = gradientDescentSteps
@@ -77,6 +80,7 @@ public struct EvaluationConfig: Codable, Equatable, Sendable {
         self.ridgeLow = ridgeLow
         self.ridgeHigh = ridgeHigh
         self.ridgePoints = ridgePoints
+        self.task = task
     }
 
     public func validate() throws {
@@ -85,6 +89,7 @@ public struct EvaluationConfig: Codable, Equatable, Sendable {
         guard ridgeLow > 0, ridgeHigh > ridgeLow, ridgePoints >= 2 else {
             throw TaskError("evaluation: ridge path needs 0 < low < high and ≥ 2 points")
         }
+        try task?.validate()
     }
 }
 
@@ -117,6 +122,9 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         try training.validate()
         try evaluation.validate()
         guard task.points >= 2 else { throw TaskError("task: prompts need at least 2 points (a context and a query)") }
+        if let shifted = evaluation.task, shifted.dimension != task.dimension || shifted.points < 2 {
+            throw TaskError("evaluation: the evaluation task has D = \(shifted.dimension), N = \(shifted.points); the model needs D = \(task.dimension) and N ≥ 2")
+        }
     }
 
     public func jsonData() -> Data {

@@ -5,7 +5,7 @@ import Training
 /// Named settings from the papers. `icl compare --preset NAME`; each resolves to a `ComparisonConfig`.
 public enum Presets {
     public static let names = ["flagship", "looped-flagship", "von-oswald", "mahankali", "akyurek-deep", "gatmiry-looped",
-                               "gatmiry-looped-free", "looped-lsa", "ci-tiny"]
+                               "gatmiry-looped-free", "looped-lsa", "covariate-shift", "ci-tiny"]
 
     public static func named(_ name: String) throws -> ComparisonConfig {
         switch name {
@@ -69,6 +69,15 @@ public enum Presets {
                 task: LinearRegressionTask(dimension: 5, points: 21),
                 model: ModelSpec(kind: .looped, depth: 6, evaluationDepth: 12, heads: 1, initStd: 0.05, tokenClamp: 100),
                 training: TrainingConfig(steps: 2000, batchSize: 1024, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 250))
+        case "covariate-shift":
+            var c = try named("mahankali")
+            c.name = name
+            c.summary = "Zhang, Frei & Bartlett (2024): a 1-layer LSA trained on x ~ N(0, I) and tested on 2x scales its prediction by 2³ instead of 2, so it stops matching any GD step"
+            c.training.steps = 1500
+            var shifted = c.task
+            shifted.inputScale = 2
+            c.evaluation.task = shifted
+            return c
         case "ci-tiny":
             return ComparisonConfig(
                 name: name, summary: "A seconds-long smoke configuration for tests",

@@ -60,6 +60,18 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(r.argmin, Foundation.exp(1.5), accuracy: 1e-4)
     }
 
+    func testGDPlusPlusSearchNeverLosesToGD() {
+        // γ = 0 is GD, so the searched GD++ is at least as good; on ill-conditioned inputs the curvature
+        // correction helps (von Oswald et al.).
+        var rng = Xoshiro256(seed: 12)
+        let task = LinearRegressionTask(dimension: 4, points: 21, inputs: .gaussianSpectrum([4, 2, 1, 0.25]))
+        let p = task.sample(batch: 1000, using: &rng)
+        let gd = LineSearch.bestGradientDescentStep(prompts: p, steps: 2)
+        let plus = LineSearch.bestGDPlusPlus(prompts: p, steps: 2)
+        XCTAssertLessThanOrEqual(plus.loss, gd.loss * (1 + 1e-12))
+        XCTAssertGreaterThan(plus.gamma, 0, "a positive γ helps on this spectrum")
+    }
+
     func testTablesRender() {
         var t = ReportTable(title: "T", columns: ["a", "b, c"], notes: ["note"])
         t.rows = [[.text("x"), .number(0.5)], [.integer(3), .empty]]

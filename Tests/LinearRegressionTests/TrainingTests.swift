@@ -84,7 +84,7 @@ final class TrainingTests: XCTestCase {
         let report = try Comparison.run(try Presets.named("ci-tiny"), quiet: true)
         let row = report.layers.rows[0]
         XCTAssertEqual(row.last, .text("GD 1"), "a trained 1-layer LSA is closest to one GD step: \(report.render(.markdown))")
-        guard case .number(let cosine) = row[4] else { return XCTFail("GD cos") }
+        guard case .number(let cosine) = row[5] else { return XCTFail("GD cos") }
         XCTAssertGreaterThan(cosine, 0.99)
     }
 }
