@@ -166,7 +166,7 @@ public enum Comparison {
         for (s, p) in modelTrajectory.predictions.enumerated() where s == modelTrajectory.stepCount - 1 || evalDepth <= 4 {
             baselines.rows.append([.text(learner.name), .number(Metrics.meanSquaredError(p, query.ys)), .text(modelTrajectory.stepLabels[s])])
         }
-        let gdK = gd.trajectory(contextXs: cx, contextYs: cy, queries: query.xs).predictions[trainDepth - 1]
+        let gdK = trajectories["GD"]!.predictions[trainDepth - 1]
         baselines.rows.append([.text("GD, \(trainDepth) step\(trainDepth == 1 ? "" : "s") (η = \(Cell.format(eta)), line-searched)"),
                                .number(Metrics.meanSquaredError(gdK, query.ys)), .integer(trainDepth)])
         for key in ["Newton", "ridge"] {

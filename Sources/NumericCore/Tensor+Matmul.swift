@@ -115,20 +115,16 @@ extension Tensor {
                 return
             }
             for i in range {
-                gemm(a + i * strideA, b + i * strideB, c + i * strideC, m: m, n: n, k: k,
-                     transposeA: transposeA, transposeB: transposeB, direct: false)
+                blasGemm(a + i * strideA, b + i * strideB, c + i * strideC, m: m, n: n, k: k,
+                         transposeA: transposeA, transposeB: transposeB)
             }
         }
     }
 
-    /// One row-major product `C = op(A) op(B)` of shape `[m, n]` (C is overwritten).
+    /// One row-major product `C = op(A) op(B)` of shape `[m, n]` through `cblas_dgemm` (C is overwritten).
     @inline(__always)
-    static func gemm(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
-                     m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, direct: Bool) {
-        if direct {
-            icl_small_gemm_batch(a, b, c, 1, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, 0)
-            return
-        }
+    static func blasGemm(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
+                         m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool) {
         cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1.0, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
                     0.0, c, Int32(n))
