@@ -176,6 +176,14 @@ public enum Comparison {
             baselines.rows.append([.text(key == "ridge" ? "ridge (best λ on the path)" : "Newton (best iterate)"), .number(errs[best]), .text(t.stepLabels[best])])
         }
         baselines.rows.append([.text("OLS (min-norm)"), .number(Metrics.meanSquaredError(trajectories["OLS"]!.final, query.ys)), .empty])
+        if case .pool = task.weights, let pool = task.taskPool {
+            // Raventós et al.: below the task-diversity threshold a model tracks dMMSE, above it ridge.
+            let dmmse = DiscreteMMSE(pool: pool, noise: max(task.noise, 1e-3)).trajectory(contextXs: cx, contextYs: cy, queries: query.xs)
+            let ridge = Ridge(penalty: max(task.noise * task.noise, 1e-6)).trajectory(contextXs: cx, contextYs: cy, queries: query.xs)
+            let final = modelTrajectory.final
+            baselines.rows.append([.text("dMMSE (the pool's posterior mean)"), .number(Metrics.meanSquaredError(dmmse.final, query.ys)), .empty])
+            baselines.notes.append("Task pool of M = \(pool.shape[0]): SPD(model, dMMSE) = \(Cell.format(Metrics.predictionDistance(final, dmmse.final))), SPD(model, ridge λ = σ²) = \(Cell.format(Metrics.predictionDistance(final, ridge.final))).")
+        }
         if task.noise > 0, case .gaussian(let tau) = task.weights {
             let bayes = BayesGaussian(priorScale: tau, noise: task.noise).trajectory(contextXs: cx, contextYs: cy, queries: query.xs)
             baselines.rows.append([.text("Bayes posterior mean (ridge λ = σ²/τ² = \(Cell.format(task.noise * task.noise / (tau * tau))))"),

@@ -5,7 +5,7 @@ import Training
 /// Named settings from the papers. `icl compare --preset NAME`; each resolves to a `ComparisonConfig`.
 public enum Presets {
     public static let names = ["flagship", "looped-flagship", "von-oswald", "mahankali", "akyurek-deep", "gatmiry-looped",
-                               "gatmiry-looped-free", "looped-lsa", "covariate-shift", "ci-tiny"]
+                               "gatmiry-looped-free", "looped-lsa", "covariate-shift", "raventos-pool", "ci-tiny"]
 
     public static func named(_ name: String) throws -> ComparisonConfig {
         switch name {
@@ -78,6 +78,13 @@ public enum Presets {
             shifted.inputScale = 2
             c.evaluation.task = shifted
             return c
+        case "raventos-pool":
+            return ComparisonConfig(
+                name: name,
+                summary: "Raventós et al. (2023): D = 8, 16 points, σ² = 0.25, pretraining on a pool of M = 16 tasks; is the model closer to dMMSE or to ridge?",
+                task: LinearRegressionTask(dimension: 8, points: 16, weights: .pool(size: 16, scale: 1, poolSeed: 2023), noise: 0.5),
+                model: ModelSpec(kind: .lsa, layers: 2, heads: 2, initStd: 0.05, tokenClamp: 100),
+                training: TrainingConfig(steps: 2000, batchSize: 1024, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 500))
         case "ci-tiny":
             return ComparisonConfig(
                 name: name, summary: "A seconds-long smoke configuration for tests",

@@ -80,6 +80,15 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    func testPoolTasksAreComparedWithDMMSE() throws {
+        var config = try Presets.named("ci-tiny")
+        config.task.weights = .pool(size: 4, scale: 1, poolSeed: 5)
+        config.task.noise = 0.3
+        let report = try Comparison.run(config, quiet: true)
+        XCTAssertTrue(report.baselines.rows.contains { $0.first == .text("dMMSE (the pool's posterior mean)") })
+        XCTAssertTrue(report.baselines.notes.contains { $0.contains("SPD(model, dMMSE)") })
+    }
+
     func testComparisonOfTheTinyPresetShowsOneGDStep() throws {
         let report = try Comparison.run(try Presets.named("ci-tiny"), quiet: true)
         let row = report.layers.rows[0]
