@@ -34,10 +34,6 @@ public enum ComparisonModel {
         }
     }
 
-    public var learner: InContextLearner {
-        switch self { case .lsa(let m): return m; case .restricted(let m): return m }
-    }
-
     public var namedParameters: [(name: String, value: Tensor)] {
         switch self { case .lsa(let m): return m.namedParameters; case .restricted(let m): return m.namedParameters }
     }

@@ -38,7 +38,9 @@ public enum BLASInfo {
     /// One line for logs: kernel, how it was chosen, threads.
     public static var summary: String {
         var s = "OpenBLAS kernel \(coreName)"
-        if let sel = selectedByWorkbench { s += " (selected by the workbench; OpenBLAS did not recognize this CPU)" ; _ = sel }
+        if let selected = selectedByWorkbench {
+            s = "OpenBLAS kernel \(selected) (selected by the workbench; OpenBLAS did not recognize this CPU)"
+        }
         s += ", \(threadCount) thread\(threadCount == 1 ? "" : "s"), CPU features: "
         s += cpuFeatures.isEmpty ? "none of AVX2/AVX-512" : cpuFeatures.joined(separator: ", ")
         return s
