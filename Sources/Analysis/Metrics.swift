@@ -108,3 +108,35 @@ public enum Matching {
         }
     }
 }
+
+extension Metrics {
+    /// Fraction of predictions whose sign matches the ±1 target; a prediction of exactly 0 is wrong.
+    public static func accuracy(_ predictions: Tensor, _ targets: Tensor) -> Double {
+        precondition(predictions.shape == targets.shape, "accuracy: \(predictions.shape) vs \(targets.shape)")
+        var right = 0
+        for (p, y) in zip(predictions.scalars, targets.scalars) where p != 0 && (p > 0) == (y > 0) { right += 1 }
+        return Double(right) / Double(max(predictions.scalarCount, 1))
+    }
+
+    /// Fraction of positions where two ±1 predictors disagree (signs differ; 0 is its own sign).
+    public static func disagreementRate(_ a: Tensor, _ b: Tensor) -> Double {
+        precondition(a.shape == b.shape, "disagreementRate: \(a.shape) vs \(b.shape)")
+        func sign(_ v: Double) -> Int { v > 0 ? 1 : v < 0 ? -1 : 0 }
+        var differ = 0
+        for (x, y) in zip(a.scalars, b.scalars) where sign(x) != sign(y) { differ += 1 }
+        return Double(differ) / Double(max(a.scalarCount, 1))
+    }
+
+    /// Accuracy at every prefix length, `[N]`, of prefix predictions `[B, N]` against ±1 labels.
+    public static func accuracyByContextLength(_ predictions: Tensor, targets: Tensor) -> [Double] {
+        let (b, n) = (targets.shape[0], targets.shape[1])
+        return (0..<n).map { k in
+            var right = 0
+            for p in 0..<b {
+                let y = predictions.scalars[p * n + k]
+                if y != 0 && (y > 0) == (targets.scalars[p * n + k] > 0) { right += 1 }
+            }
+            return Double(right) / Double(max(b, 1))
+        }
+    }
+}

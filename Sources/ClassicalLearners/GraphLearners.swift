@@ -58,3 +58,11 @@ public enum ConnectivityLearner {
                           predictions: preds.map { Tensor(shape: [b, q], scalars: $0) })
     }
 }
+
+/// The connectivity ladder as in-context learners on adjacency-row prompts (`GraphConnectivityTask`): the
+/// graph is decoded from the context tokens and the pair from each query.
+extension ConnectivityLearner: InContextLearner {
+    public func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {
+        trajectory(ConnectivityBatch(contextXs: contextXs, queries: queries))
+    }
+}

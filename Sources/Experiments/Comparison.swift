@@ -6,90 +6,44 @@ import NumericCore
 import Tasks
 import Training
 
-/// A model under comparison, whatever its kind.
-public enum ComparisonModel {
-    case lsa(LinearSelfAttention)
-    case restricted(RestrictedLoopedLSA)
-
-    public init(_ spec: ModelSpec, dimension d: Int, seed: UInt64) {
-        var rng = Xoshiro256(seed: seed)
-        switch spec.kind {
-        case .lsa:
-            self = .lsa(LinearSelfAttention(dimension: d, layers: spec.layers, heads: spec.heads, initStd: spec.initStd,
-                                            tokenClamp: spec.tokenClamp, using: &rng))
-        case .looped:
-            self = .lsa(LinearSelfAttention(dimension: d, layers: spec.depth, heads: spec.heads, looped: true,
-                                            initStd: spec.initStd, tokenClamp: spec.tokenClamp, using: &rng))
-        case .restricted:
-            self = .restricted(RestrictedLoopedLSA(a: Tensor.randomNormal([d, d], standardDeviation: spec.initStd, using: &rng),
-                                                   depth: spec.depth, symmetric: spec.symmetricPreconditioner ?? false))
-        }
-    }
-
-    /// The model with its evaluation depth (looped models may loop longer at test time).
-    public func atDepth(_ depth: Int) -> InContextLearner {
-        switch self {
-        case .lsa(var m): m.depth = depth; return m
-        case .restricted(var m): m.depth = depth; return m
-        }
-    }
-
-    public var namedParameters: [(name: String, value: Tensor)] {
-        switch self { case .lsa(let m): return m.namedParameters; case .restricted(let m): return m.namedParameters }
-    }
-
-    mutating func train(task: LinearRegressionTask, config: TrainingConfig, label: String) throws -> TrainingHistory {
-        switch self {
-        case .lsa(var m): let h = try Trainer.train(&m, task: task, config: config, label: label); self = .lsa(m); return h
-        case .restricted(var m): let h = try Trainer.train(&m, task: task, config: config, label: label); self = .restricted(m); return h
-        }
-    }
-
-    public func save(to url: URL) throws {
-        switch self { case .lsa(let m): try Checkpoint.save(m, to: url); case .restricted(let m): try Checkpoint.save(m, to: url) }
-    }
-
-    public mutating func load(from url: URL) throws {
-        switch self {
-        case .lsa(var m): try Checkpoint.load(into: &m, from: url); self = .lsa(m)
-        case .restricted(var m): try Checkpoint.load(into: &m, from: url); self = .restricted(m)
-        }
-    }
-}
-
-/// The result of `icl compare`: baselines and the per-layer table.
+/// The result of `icl compare`: baselines, the per-layer table and error vs context length.
 public struct ComparisonReport {
-    public var config: ComparisonConfig
+    public var config: ExperimentConfig
     public var baselines: ReportTable
     public var layers: ReportTable
-    public var contextCurve: ReportTable
+    /// Error (or accuracy) vs number of in-context examples; nil for families with one question per prompt.
+    public var contextCurve: ReportTable?
+    /// The per-layer rows with their verdicts, for code that asks "which algorithm?".
+    public var layerRows: [LayerComparison.Row]
     public var history: TrainingHistory?
 
     public func render(_ format: ReportTable.Format) -> String {
+        let tables = [baselines, layers] + (contextCurve.map { [$0] } ?? [])
         switch format {
         case .markdown:
             let head = "## \(config.name)\n\n\(config.summary)\n\n"
-            return head + baselines.render(.markdown) + "\n" + layers.render(.markdown) + "\n" + contextCurve.render(.markdown)
+            return head + tables.map { $0.render(.markdown) }.joined(separator: "\n")
         case .csv:
             return layers.render(.csv)
         case .json:
-            let b = baselines.render(.json).trimmingCharacters(in: .whitespacesAndNewlines)
-            let l = layers.render(.json).trimmingCharacters(in: .whitespacesAndNewlines)
-            let c = contextCurve.render(.json).trimmingCharacters(in: .whitespacesAndNewlines)
+            func json(_ t: ReportTable) -> String { t.render(.json).trimmingCharacters(in: .whitespacesAndNewlines) }
             let cfg = String(decoding: config.jsonData(), as: UTF8.self)
-            return "{\n\"config\": \(cfg),\n\"baselines\": \(b),\n\"layers\": \(l),\n\"contextLength\": \(c)\n}\n"
+            var out = "{\n\"config\": \(cfg),\n\"baselines\": \(json(baselines)),\n\"layers\": \(json(layers))"
+            if let c = contextCurve { out += ",\n\"contextLength\": \(json(c))" }
+            return out + "\n}\n"
         }
     }
 }
 
 public enum Comparison {
-    /// Trains (or loads) the configured model, evaluates it and every classical learner on fresh prompts,
-    /// and lines each layer up with each algorithm's best-matching iterate. With `runDirectory`, writes
-    /// `config.json`, `model.npz`, `history.json` and the reports there (each file atomically).
-    public static func run(_ config: ComparisonConfig, modelFile: URL? = nil, runDirectory: URL? = nil,
+    /// Trains (or loads) the configured model on its task family, evaluates it and the family's reference
+    /// learners on fresh prompts, and lines each layer up with each reference's best-matching step. With
+    /// `runDirectory`, writes `config.json`, `model.npz`, `history.json` and the reports there (atomically).
+    public static func run(_ config: ExperimentConfig, modelFile: URL? = nil, runDirectory: URL? = nil,
                            quiet: Bool = false) throws -> ComparisonReport {
         try config.validate()
-        var model = ComparisonModel(config.model, dimension: config.task.dimension, seed: config.modelSeed)
+        let family = config.task.family
+        var model = config.model.makeModel(dimension: family.inputDimension, seed: config.modelSeed)
         var history: TrainingHistory?
         if let dir = runDirectory {
             // Fail before training, not after, if the run directory cannot be written.
@@ -97,14 +51,14 @@ public enum Comparison {
             try NumPy.writeAtomically(config.jsonData(), to: dir.appendingPathComponent("config.json"))
         }
         if let modelFile {
-            try model.load(from: modelFile)
+            try Checkpoint.load(into: &model, from: modelFile)
         } else {
             var training = config.training
             if quiet { training.logEvery = 0 }
-            history = try model.train(task: config.task, config: training, label: config.name)
+            history = try Trainer.train(&model, task: family, config: training, label: config.name)
         }
         if let dir = runDirectory {
-            try model.save(to: dir.appendingPathComponent("model.npz"))
+            try Checkpoint.save(model, to: dir.appendingPathComponent("model.npz"))
             if let history {
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -120,160 +74,97 @@ public enum Comparison {
         return report
     }
 
-    static func evaluate(_ model: ComparisonModel, config: ComparisonConfig) throws -> ComparisonReport {
-        let ev = config.evaluation
-        let task = ev.task ?? config.task          // an evaluation-time shift, if configured
-        let d = task.dimension
-        var rng = Xoshiro256(seed: ev.seed)
-        let prompts = task.sample(batch: ev.prompts, using: &rng)
-        var tuneRng = Xoshiro256(seed: ev.seed, stream: 1)
-        let tuning = task.sample(batch: ev.prompts, using: &tuneRng)
-        var probeRng = Xoshiro256(seed: ev.seed, stream: 2)
-        let probes = Tensor.randomNormal([ev.prompts, 2 * d, d], using: &probeRng)
+    /// A trained model at its evaluation depth, from a run directory's `config.json` and `model.npz`.
+    public static func loadModel(config: ExperimentConfig, weights: URL) throws -> any ICLModel {
+        var model = config.model.makeModel(dimension: config.task.family.inputDimension, seed: config.modelSeed)
+        try Checkpoint.load(into: &model, from: weights)
+        if model.isDepthAdjustable { model.depth = config.model.testDepth }
+        return model
+    }
 
+    public static func evaluate(_ trained: any ICLModel, config: ExperimentConfig) throws -> ComparisonReport {
+        let ev = config.evaluation
+        let family = config.evaluationTask.family
+        let kind = family.targetKind
+        var rng = Xoshiro256(seed: ev.seed)
+        let prompts = family.samplePrompts(batch: ev.prompts, using: &rng)
+        var tuneRng = Xoshiro256(seed: ev.seed, stream: 1)
+        let tuning = family.samplePrompts(batch: ev.prompts, using: &tuneRng)
+
+        var model = trained
+        let (trainDepth, evalDepth) = (config.model.trainingDepth, config.model.testDepth)
+        if model.isDepthAdjustable { model.depth = evalDepth }
         let n = prompts.pointCount - 1
         let (cx, cy) = prompts.context(n)
         let query = prompts.points(n..<(n + 1))
-        let trainDepth = config.model.kind == .lsa ? config.model.layers : config.model.depth
-        let evalDepth = config.model.evaluationDepth ?? trainDepth
-        let learner = model.atDepth(evalDepth)
-        let modelTrajectory = learner.trajectory(contextXs: cx, contextYs: cy, queries: query.xs)
-        let modelWeights = try Metrics.impliedWeights(of: learner, contextXs: cx, contextYs: cy, probes: probes)
-
-        // Classical learners, with GD's step size line-searched for as many steps as the model has layers.
-        let (eta, _) = LineSearch.bestGradientDescentStep(prompts: tuning, steps: trainDepth)
-        let gdSteps = ev.gradientDescentSteps ?? max(10, 3 * evalDepth)
-        let gd = GradientDescent(steps: gdSteps, learningRate: eta)
-        let newton = IterativeNewton(steps: ev.newtonSteps)
-        let ridge = Ridge(path: Ridge.logPath(from: ev.ridgeLow, to: ev.ridgeHigh, count: ev.ridgePoints))
-        let algorithms: [(String, LinearInContextLearner)] = [("GD", gd), ("Newton", newton), ("ridge", ridge), ("OLS", LeastSquares())]
-        var trajectories: [String: Trajectory] = [:]
-        var weights: [String: [Tensor]] = [:]
-        for (key, alg) in algorithms {
-            let t = alg.trajectory(contextXs: cx, contextYs: cy, queries: query.xs)
-            trajectories[key] = t
-            weights[key] = t.weights
+        let modelTrajectory = model.trajectory(contextXs: cx, contextYs: cy, queries: query.xs)
+        var modelWeights: [Tensor]?
+        if kind == .real {
+            // Implied weights ∂ŷ/∂x_q, fitted from 2D probe queries per prompt.
+            var probeRng = Xoshiro256(seed: ev.seed, stream: 2)
+            let d = family.inputDimension
+            modelWeights = try Metrics.impliedWeights(of: model, contextXs: cx, contextYs: cy,
+                                                      probes: Tensor.randomNormal([ev.prompts, 2 * d, d], using: &probeRng))
         }
+        let ctx = EvaluationContext(config: config, prompts: prompts, tuning: tuning, model: model,
+                                    modelTrajectory: modelTrajectory, modelWeights: modelWeights,
+                                    trainDepth: trainDepth, evalDepth: evalDepth)
+        let refs = try FamilyReferences.make(ctx)
 
-        // Baselines: each learner's query MSE at its best step.
+        // Baselines: the model and each reference's query error at its best step.
+        let errorName = kind == .real ? "query MSE" : "query error rate"
         var baselines = ReportTable(title: "Query error of every learner (\(ev.prompts) fresh prompts, n = \(n) context points)",
-                                    columns: ["learner", "query MSE", "at step"])
-        baselines.rows.append([.text("zero predictor"), .number(Metrics.meanSquaredError(query.ys * 0, query.ys)), .empty])
+                                    columns: ["learner", errorName, "at step"])
+        if kind == .real {
+            baselines.rows.append([.text("zero predictor"), .number(Metrics.meanSquaredError(query.ys * 0, query.ys)), .empty])
+        }
         for (s, p) in modelTrajectory.predictions.enumerated() where s == modelTrajectory.stepCount - 1 || evalDepth <= 4 {
-            baselines.rows.append([.text(learner.name), .number(Metrics.meanSquaredError(p, query.ys)), .text(modelTrajectory.stepLabels[s])])
+            baselines.rows.append([.text(model.name), .number(LayerComparison.error(p, query.ys, kind: kind)),
+                                   .text(modelTrajectory.stepLabels[s])])
         }
-        let gdK = trajectories["GD"]!.predictions[trainDepth - 1]
-        baselines.rows.append([.text("GD, \(trainDepth) step\(trainDepth == 1 ? "" : "s") (η = \(Cell.format(eta)), line-searched)"),
-                               .number(Metrics.meanSquaredError(gdK, query.ys)), .integer(trainDepth)])
-        for key in ["Newton", "ridge"] {
-            let t = trajectories[key]!
-            let errs = t.predictions.map { Metrics.meanSquaredError($0, query.ys) }
-            let best = errs.indices.min { errs[$0] < errs[$1] }!
-            baselines.rows.append([.text(key == "ridge" ? "ridge (best λ on the path)" : "Newton (best iterate)"), .number(errs[best]), .text(t.stepLabels[best])])
-        }
-        baselines.rows.append([.text("OLS (min-norm)"), .number(Metrics.meanSquaredError(trajectories["OLS"]!.final, query.ys)), .empty])
-        if case .pool = task.weights, let pool = task.taskPool {
-            // Raventós et al.: below the task-diversity threshold a model tracks dMMSE, above it ridge.
-            let dmmse = DiscreteMMSE(pool: pool, noise: max(task.noise, 1e-3)).trajectory(contextXs: cx, contextYs: cy, queries: query.xs)
-            let ridge = Ridge(penalty: max(task.noise * task.noise, 1e-6)).trajectory(contextXs: cx, contextYs: cy, queries: query.xs)
-            let final = modelTrajectory.final
-            baselines.rows.append([.text("dMMSE (the pool's posterior mean)"), .number(Metrics.meanSquaredError(dmmse.final, query.ys)), .empty])
-            baselines.notes.append("Task pool of M = \(pool.shape[0]): SPD(model, dMMSE) = \(Cell.format(Metrics.predictionDistance(final, dmmse.final))), SPD(model, ridge λ = σ²) = \(Cell.format(Metrics.predictionDistance(final, ridge.final))).")
-        }
-        if task.noise > 0, case .gaussian(let tau) = task.weights {
-            let bayes = BayesGaussian(priorScale: tau, noise: task.noise).trajectory(contextXs: cx, contextYs: cy, queries: query.xs)
-            baselines.rows.append([.text("Bayes posterior mean (ridge λ = σ²/τ² = \(Cell.format(task.noise * task.noise / (tau * tau))))"),
-                                   .number(Metrics.meanSquaredError(bayes.final, query.ys)), .empty])
-        }
+        baselines.rows += refs.baselineRows
+        baselines.notes = refs.baselineNotes
 
-        // Per layer: the best-matching iterate of each algorithm by squared prediction difference, with the
-        // cosine of implied weights (sensitivities) at that iterate.
-        var layers = ReportTable(
-            title: "Which algorithm does each \(config.model.kind == .lsa ? "layer" : "loop iteration") match?",
-            columns: ["step", "model MSE", "GD step", "GD SPD", "GD ILWD", "GD cos", "Newton k", "Newton SPD", "Newton cos",
-                      "ridge λ", "ridge SPD", "OLS SPD", "OLS cos", "closest"])
-        for (s, preds) in modelTrajectory.predictions.enumerated() {
-            var row: [Cell] = [.text(modelTrajectory.stepLabels[s]), .number(Metrics.meanSquaredError(preds, query.ys))]
-            var closest = ("", Double.infinity)
-            for key in ["GD", "Newton", "ridge", "OLS"] {
-                let t = trajectories[key]!
-                let m = Matching.bestMatches(model: [preds], algorithm: t, Metrics.predictionDistance)[0]
-                let cosine = Metrics.meanCosine(modelWeights[s], weights[key]![m.algorithmStep])
-                switch key {
-                case "GD": row += [.text(m.algorithmLabel), .number(m.score),
-                                   .number(Metrics.weightDistance(modelWeights[s], weights[key]![m.algorithmStep])), .number(cosine)]
-                case "Newton": row += [.text(m.algorithmLabel), .number(m.score), .number(cosine)]
-                case "ridge": row += [.number(m.algorithmValue), .number(m.score)]
-                default: row += [.number(m.score), .number(cosine)]
-                }
-                let label = key == "OLS" ? "OLS" : "\(key) \(m.algorithmLabel)"
-                if m.score < closest.1 { closest = (label, m.score) }
-            }
-            row.append(.text(closest.0))
-            layers.rows.append(row)
+        // Per layer: each reference's best-matching step, and the honest verdict.
+        let rows = LayerComparison.rows(model: modelTrajectory, modelWeights: modelWeights, references: refs.references,
+                                        targets: query.ys, kind: kind, threshold: ev.matchThreshold, tieMargin: ev.tieMargin)
+        var layers = LayerComparison.table(rows, kind: kind,
+                                           title: "Which algorithm does each \(model.stepNoun) match?")
+        var notes: [String] = []
+        if kind == .real {
+            notes.append("MSE = mean((ŷ − y)²) at the query (von Oswald et al. report ½·MSE); SPD = mean squared difference of predictions; cos = mean cosine of implied weights ∂ŷ/∂x_q (fitted from \(2 * family.inputDimension) probe queries per prompt); ILWD = mean ‖ŵ_model − ŵ_ref‖².")
         }
-        layers.notes = notes(model: model, config: config, eta: eta, learner: learner, modelWeights: modelWeights,
-                             cx: cx, cy: cy, query: query, tuning: tuning, evalDepth: evalDepth, trainDepth: trainDepth)
-        if ev.task != nil { layers.notes.append("Evaluated on a shifted distribution (evaluation.task), trained on the configured task.") }
-        return ComparisonReport(config: config, baselines: baselines, layers: layers,
-                                contextCurve: contextLengthCurve(learner: learner, prompts: prompts, gdStep: eta, trainDepth: trainDepth))
+        notes.append("closest: the reference with the smallest distance if ρ = distance / model error ≤ \(String(format: "%g", ev.matchThreshold)) (else none, with the nearest); references within \(String(format: "%g", 100 * ev.tieMargin)) % of the best are a tie (A ≈ B).")
+        notes += refs.layerNotes
+        if evalDepth != trainDepth { notes.append("Trained with \(trainDepth) loop iterations, evaluated with \(evalDepth).") }
+        layers.notes = notes
+        let curve = family.everyPointIsTarget
+            ? contextLengthCurve(learner: model, references: refs.curveLearners, prompts: prompts, kind: kind) : nil
+        return ComparisonReport(config: config, baselines: baselines, layers: layers, contextCurve: curve, layerRows: rows)
     }
 
-    /// Error vs number of in-context examples (each point predicted from the ones before it) for the model's
-    /// last layer and the classical learners, with Fu et al.'s error similarity to the model.
-    static func contextLengthCurve(learner: InContextLearner, prompts: PromptBatch, gdStep eta: Double, trainDepth: Int) -> ReportTable {
+    /// Error (or accuracy) vs number of in-context examples — each point predicted from the ones before it —
+    /// for the model's last layer and the references, with Fu et al.'s error similarity to the model.
+    static func contextLengthCurve(learner: InContextLearner, references: [InContextLearner], prompts: PromptBatch,
+                                   kind: TargetKind) -> ReportTable {
         let subset = prompts.prompts(0..<min(prompts.batchSize, 300))
         let n = subset.pointCount
         let positions = Array(Set([1, 2, n / 4, n / 2, 3 * n / 4, n - 1].filter { $0 >= 1 && $0 < n })).sorted()
-        var table = ReportTable(title: "Error vs number of in-context examples (\(subset.batchSize) prompts)",
-                                columns: ["learner", "SimE to model"] + positions.map { "MSE@\($0)" })
+        let metric = kind == .real ? "MSE" : "acc"
+        let simE = kind == .real ? ["SimE to model"] : []
+        var table = ReportTable(title: "\(kind == .real ? "Error" : "Accuracy") vs number of in-context examples (\(subset.batchSize) prompts)",
+                                columns: ["learner"] + simE + positions.map { "\(metric)@\($0)" })
         let model = learner.prefixTrajectory(subset).final
-        let learners: [InContextLearner] = [GradientDescent(steps: trainDepth, learningRate: eta), IterativeNewton(steps: 8),
-                                            LeastSquares(), Averaging()]
-        let rows = [(learner.name, model)] + learners.map { ($0.name, $0.prefixTrajectory(subset).final) }
+        let rows = [(learner.name, model)] + references.map { ($0.name, $0.prefixTrajectory(subset).final) }
         for (name, pred) in rows {
-            let curve = Metrics.errorByContextLength(pred, targets: subset.ys)
-            table.rows.append([.text(name), .number(Metrics.errorSimilarity(model, pred, targets: subset.ys))] + positions.map { .number(curve[$0]) })
+            let curve = kind == .real ? Metrics.errorByContextLength(pred, targets: subset.ys)
+                                      : Metrics.accuracyByContextLength(pred, targets: subset.ys)
+            let sim: [Cell] = kind == .real ? [.number(Metrics.errorSimilarity(model, pred, targets: subset.ys))] : []
+            table.rows.append([.text(name)] + sim + positions.map { .number(curve[$0]) })
         }
-        table.notes = ["MSE@k: the point after k examples, predicted from them; SimE: mean cosine of the error vectors over positions (Fu et al.)."]
+        table.notes = [kind == .real
+            ? "MSE@k: the point after k examples, predicted from them; SimE: mean cosine of the error vectors over positions (Fu et al.)."
+            : "acc@k: accuracy on the point after k examples, predicted from them (a 0 counts as wrong)."]
         return table
-    }
-
-    static func notes(model: ComparisonModel, config: ComparisonConfig, eta: Double, learner: InContextLearner,
-                      modelWeights: [Tensor], cx: Tensor, cy: Tensor, query: (xs: Tensor, ys: Tensor),
-                      tuning: PromptBatch, evalDepth: Int, trainDepth: Int) -> [String] {
-        let task = config.task
-        var notes = [
-            "MSE = mean((ŷ − y)²) at the query (von Oswald et al. report ½·MSE); SPD = mean squared difference of predictions; cos = mean cosine of implied weights ∂ŷ/∂x_q (fitted from \(2 * task.dimension) probe queries per prompt).",
-            "GD: L(w) = (1/2n)‖y − Xw‖² from w = 0, η = \(Cell.format(eta)) line-searched for \(trainDepth) step\(trainDepth == 1 ? "" : "s") on separate prompts; Newton: Newton–Schulz with α = 1/‖SSᵀ‖_F (Fu et al.'s code), k = 0…\(config.evaluation.newtonSteps); ridge: (XᵀX + λI)⁻¹Xᵀy.",
-        ]
-        if evalDepth != trainDepth { notes.append("Trained with \(trainDepth) loop iterations, evaluated with \(evalDepth).") }
-        let n = cx.shape[1], d = task.dimension
-        if modelWeights.count >= 1 {
-            // The step size a 1-layer (or first-layer) model implements: fit ŵ_model ≈ η̂ · (1/n) Σ yᵢxᵢ.
-            let avg = Averaging().weightTrajectory(contextXs: cx, contextYs: cy).weights[0]
-            let w = modelWeights[0]
-            var num = 0.0, den = 0.0
-            for i in 0..<w.scalarCount { num += w.scalars[i] * avg.scalars[i]; den += avg.scalars[i] * avg.scalars[i] }
-            var line = "First layer as one GD step: implied step size η̂ = \(Cell.format(num / max(den, 1e-300)))"
-            if case .isotropicGaussian = task.inputs, config.model.kind == .lsa, config.model.layers == 1 {
-                let s2 = task.noise * task.noise
-                line += " (Mahankali et al.'s optimum n/(n + d + 1 + σ²) = \(Cell.format(Double(n) / (Double(n + d + 1) + s2))))"
-            }
-            notes.append(line + ".")
-        }
-        if case .restricted(let m) = model {
-            let a = m.preconditioner
-            let c = (0..<d).reduce(0.0) { $0 + a.scalars[$1 * d + $1] } / Double(d)
-            let offDiagonal = (a - Tensor.identity(d) * c).norm / max(a.norm, 1e-300)
-            let antisymmetric = ((a - a.matrixTransposed()) / 2).norm / max(a.norm, 1e-300)
-            let best = LineSearch.bestIsotropicPreconditioner(prompts: tuning, steps: trainDepth)
-            let trained = Metrics.meanSquaredError(RestrictedLoopedLSA(a: a, depth: trainDepth)
-                .trajectory(contextXs: cx, contextYs: cy, queries: query.xs).final, query.ys)
-            let bestOnEval = Metrics.meanSquaredError(GradientDescent(steps: trainDepth, learningRate: best.c)
-                .trajectory(contextXs: cx, contextYs: cy, queries: query.xs).final, query.ys)
-            notes.append("Learned preconditioner\(m.symmetric ? " (constrained symmetric)" : ""): c = tr(A)/d = \(Cell.format(c)), ‖A − cI‖/‖A‖ = \(Cell.format(offDiagonal)) (antisymmetric part ‖(A − Aᵀ)/2‖/‖A‖ = \(Cell.format(antisymmetric))); best isotropic c for \(trainDepth) loops = \(Cell.format(best.c)); loss at T = \(trainDepth): trained \(Cell.format(trained)) vs best cI \(Cell.format(bestOnEval)) (ratio \(Cell.format(trained / bestOnEval))).")
-        }
-        return notes
     }
 }

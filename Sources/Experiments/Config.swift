@@ -1,14 +1,16 @@
 import Foundation
+import Models
 import NumericCore
 import Tasks
 import Training
 
-/// Which model a comparison trains.
-public struct ModelSpec: Codable, Equatable, Sendable {
+/// Which model an experiment trains: `{"kind": "lsa", "layers": 4, "heads": 2, …}`. A key left out takes
+/// its default; a key that does not apply to the kind is an error (`validate`).
+public struct ModelSpec: Equatable, Sendable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
-        /// A stack of `layers` distinct LSA layers.
+        /// A `Stack` of `layers` distinct LSA layers.
         case lsa
-        /// One LSA layer with shared weights applied `depth` times.
+        /// One LSA layer, `Looped` `depth` times with shared weights.
         case looped
         /// Ahn/Gatmiry's restricted looped LSA (one trainable matrix A), applied `depth` times.
         case restricted
@@ -21,15 +23,19 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     /// Loop iterations at evaluation (nil: as in training). May exceed training depth.
     public var evaluationDepth: Int? = nil
     public var heads: Int = 1
-    /// Standard deviation of the N(0, std²) initialization (the restricted model starts at A = 0).
+    /// Standard deviation of the N(0, std²) initialization (the restricted model starts from std·N(0, 1) too;
+    /// 0 starts it at A = 0).
     public var initStd: Double = 0.02
     /// Clip token entries to ±this after every layer (nil: no clamping).
     public var tokenClamp: Double? = nil
     /// Restricted model only: constrain the preconditioner A to be symmetric.
     public var symmetricPreconditioner: Bool? = nil
+    /// Looped model only: feed the prompt back in before every iteration (Yang et al.); nil: `.none`.
+    public var injection: InputInjection? = nil
 
     public init(kind: Kind = .lsa, layers: Int = 1, depth: Int = 1, evaluationDepth: Int? = nil, heads: Int = 1,
-                initStd: Double = 0.02, tokenClamp: Double? = nil, symmetricPreconditioner: Bool? = nil) {
+                initStd: Double = 0.02, tokenClamp: Double? = nil, symmetricPreconditioner: Bool? = nil,
+                injection: InputInjection? = nil) {
         self.kind = kind
         self.layers = layers
         self.depth = depth
@@ -38,7 +44,13 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         self.initStd = initStd
         self.tokenClamp = tokenClamp
         self.symmetricPreconditioner = symmetricPreconditioner
+        self.injection = injection
     }
+
+    /// Layer applications in training: layers for a stack, loop iterations for looped models.
+    public var trainingDepth: Int { kind == .lsa ? layers : depth }
+    /// Layer applications at evaluation.
+    public var testDepth: Int { evaluationDepth ?? trainingDepth }
 
     public func validate() throws {
         guard layers >= 1, depth >= 1, heads >= 1 else {
@@ -49,12 +61,62 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         if kind == .lsa && evaluationDepth != nil && evaluationDepth != layers {
             throw TaskError("model: a stack of distinct layers cannot run at another depth; use kind looped")
         }
-        guard initStd >= 0 else { throw TaskError("model: initStd must be ≥ 0") }
+        if kind == .lsa && depth != 1 { throw TaskError("model: 'depth' is for looped models; a stack has 'layers'") }
+        if kind != .lsa && layers != 1 { throw TaskError("model: 'layers' is for kind lsa; a \(kind) model has 'depth' (loop iterations)") }
+        if kind != .restricted && symmetricPreconditioner != nil {
+            throw TaskError("model: 'symmetricPreconditioner' applies to kind restricted only")
+        }
+        if kind != .looped && injection != nil { throw TaskError("model: 'injection' applies to kind looped only") }
+        if kind == .restricted && tokenClamp != nil { throw TaskError("model: 'tokenClamp' does not apply to kind restricted") }
+        guard initStd >= 0, initStd.isFinite else { throw TaskError("model: initStd must be ≥ 0, got \(initStd)") }
+    }
+
+    /// A freshly initialized model for tokens of `dimension` inputs, from `seed`.
+    public func makeModel(dimension d: Int, seed: UInt64) -> any ICLModel {
+        var rng = Xoshiro256(seed: seed)
+        switch kind {
+        case .lsa:
+            // All W_KQ first, then all W_PV (the draw order of the stacked form, so seeds keep their models).
+            let e = d + 1
+            let kq = Tensor.randomNormal([layers * heads, e, e], standardDeviation: initStd, using: &rng)
+            let pv = Tensor.randomNormal([layers * heads, e, e], standardDeviation: initStd, using: &rng)
+            let blocks = (0..<layers).map { l in
+                LSALayer(wKQ: kq.slice(alongAxis: 0, (l * heads)..<((l + 1) * heads)),
+                         wPV: pv.slice(alongAxis: 0, (l * heads)..<((l + 1) * heads)), tokenClamp: tokenClamp)
+            }
+            return Stack(layers: blocks, title: "LSA (\(layers) layer\(layers == 1 ? "" : "s"), \(heads) head\(heads == 1 ? "" : "s"))")
+        case .looped:
+            return Looped(body: LSALayer(dimension: d, heads: heads, initStd: initStd, tokenClamp: tokenClamp, using: &rng),
+                          depth: depth, injection: injection ?? .none, title: "looped LSA")
+        case .restricted:
+            return RestrictedLoopedLSA(a: Tensor.randomNormal([d, d], standardDeviation: initStd, using: &rng),
+                                       depth: depth, symmetric: symmetricPreconditioner ?? false)
+        }
     }
 }
 
-/// What the comparison evaluates against, and on how many prompts.
-public struct EvaluationConfig: Codable, Equatable, Sendable {
+extension ModelSpec: Codable {
+    enum CodingKeys: String, CodingKey {
+        case kind, layers, depth, evaluationDepth, heads, initStd, tokenClamp, symmetricPreconditioner, injection
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ModelSpec()
+        kind = try c.decodeIfPresent(Kind.self, forKey: .kind) ?? d.kind
+        layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? d.layers
+        depth = try c.decodeIfPresent(Int.self, forKey: .depth) ?? d.depth
+        evaluationDepth = try c.decodeIfPresent(Int.self, forKey: .evaluationDepth)
+        heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? d.heads
+        initStd = try c.decodeIfPresent(Double.self, forKey: .initStd) ?? d.initStd
+        tokenClamp = try c.decodeIfPresent(Double.self, forKey: .tokenClamp)
+        symmetricPreconditioner = try c.decodeIfPresent(Bool.self, forKey: .symmetricPreconditioner)
+        injection = try c.decodeIfPresent(InputInjection.self, forKey: .injection)
+    }
+}
+
+/// What the comparison evaluates against, and on how many prompts. A key left out takes its default.
+public struct EvaluationConfig: Equatable, Sendable {
     /// Prompts used for every metric (a fresh draw, independent of training).
     public var prompts: Int = 1000
     /// Seed of the evaluation prompts (and of the probes for implied weights).
@@ -68,11 +130,17 @@ public struct EvaluationConfig: Codable, Equatable, Sendable {
     public var ridgeHigh: Double = 1e3
     public var ridgePoints: Int = 36
     /// Evaluate on another prompt distribution than training (covariate, task or covariance shift);
-    /// nil: the training task. Its dimension must match.
-    public var task: LinearRegressionTask? = nil
+    /// nil: the training task. Same family and dimension as the training task.
+    public var task: TaskConfig? = nil
+    /// A reference "matches" a layer when its distance to the model (SPD, or the disagreement rate) is at most
+    /// this fraction of the model's own error (MSE, or error rate); otherwise the verdict is "none".
+    public var matchThreshold: Double = 0.25
+    /// Two references within this relative margin of each other are reported as a tie.
+    public var tieMargin: Double = 0.05
 
     public init(prompts: Int = 1000, seed: UInt64 = 12345, gradientDescentSteps: Int? = nil, newtonSteps: Int = 8,
-                ridgeLow: Double = 1e-4, ridgeHigh: Double = 1e3, ridgePoints: Int = 36, task: LinearRegressionTask? = nil) {
+                ridgeLow: Double = 1e-4, ridgeHigh: Double = 1e3, ridgePoints: Int = 36, task: TaskConfig? = nil,
+                matchThreshold: Double = 0.25, tieMargin: Double = 0.05) {
         self.prompts = prompts
         self.seed = seed
         self.gradientDescentSteps = gradientDescentSteps
@@ -81,6 +149,8 @@ public struct EvaluationConfig: Codable, Equatable, Sendable {
         self.ridgeHigh = ridgeHigh
         self.ridgePoints = ridgePoints
         self.task = task
+        self.matchThreshold = matchThreshold
+        self.tieMargin = tieMargin
     }
 
     public func validate() throws {
@@ -89,23 +159,48 @@ public struct EvaluationConfig: Codable, Equatable, Sendable {
         guard ridgeLow > 0, ridgeHigh > ridgeLow, ridgePoints >= 2 else {
             throw TaskError("evaluation: ridge path needs 0 < low < high and ≥ 2 points")
         }
+        guard matchThreshold > 0, tieMargin >= 0 else {
+            throw TaskError("evaluation: matchThreshold must be > 0 and tieMargin ≥ 0 (got \(matchThreshold), \(tieMargin))")
+        }
         try task?.validate()
     }
 }
 
-/// Everything a comparison run needs; its JSON alone reproduces the run.
-public struct ComparisonConfig: Codable, Equatable, Sendable {
+extension EvaluationConfig: Codable {
+    enum CodingKeys: String, CodingKey {
+        case prompts, seed, gradientDescentSteps, newtonSteps, ridgeLow, ridgeHigh, ridgePoints, task, matchThreshold, tieMargin
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = EvaluationConfig()
+        prompts = try c.decodeIfPresent(Int.self, forKey: .prompts) ?? d.prompts
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        gradientDescentSteps = try c.decodeIfPresent(Int.self, forKey: .gradientDescentSteps)
+        newtonSteps = try c.decodeIfPresent(Int.self, forKey: .newtonSteps) ?? d.newtonSteps
+        ridgeLow = try c.decodeIfPresent(Double.self, forKey: .ridgeLow) ?? d.ridgeLow
+        ridgeHigh = try c.decodeIfPresent(Double.self, forKey: .ridgeHigh) ?? d.ridgeHigh
+        ridgePoints = try c.decodeIfPresent(Int.self, forKey: .ridgePoints) ?? d.ridgePoints
+        task = try c.decodeIfPresent(TaskConfig.self, forKey: .task)
+        matchThreshold = try c.decodeIfPresent(Double.self, forKey: .matchThreshold) ?? d.matchThreshold
+        tieMargin = try c.decodeIfPresent(Double.self, forKey: .tieMargin) ?? d.tieMargin
+    }
+}
+
+/// Everything an experiment needs — `{task: {family: …}, model: {kind: …}, training, evaluation}` — its JSON
+/// alone reproduces the run. Loading is strict: a key the config does not read is an error naming it.
+public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var name: String
     /// A sentence on what the preset reproduces.
     public var summary: String = ""
-    public var task: LinearRegressionTask
+    public var task: TaskConfig
     public var model: ModelSpec
     public var training: TrainingConfig
     /// Seed of the model's initialization.
     public var modelSeed: UInt64 = 0
     public var evaluation: EvaluationConfig = EvaluationConfig()
 
-    public init(name: String, summary: String = "", task: LinearRegressionTask, model: ModelSpec, training: TrainingConfig,
+    public init(name: String, summary: String = "", task: TaskConfig, model: ModelSpec, training: TrainingConfig,
                 modelSeed: UInt64 = 0, evaluation: EvaluationConfig = EvaluationConfig()) {
         self.name = name
         self.summary = summary
@@ -116,14 +211,47 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         self.evaluation = evaluation
     }
 
+    /// A linear-regression experiment (the shape of every config before task families).
+    public init(name: String, summary: String = "", task: LinearRegressionTask, model: ModelSpec, training: TrainingConfig,
+                modelSeed: UInt64 = 0, evaluation: EvaluationConfig = EvaluationConfig()) {
+        self.init(name: name, summary: summary, task: .linearRegression(task), model: model, training: training,
+                  modelSeed: modelSeed, evaluation: evaluation)
+    }
+
+    enum CodingKeys: String, CodingKey { case name, summary, task, model, training, modelSeed, evaluation }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? "experiment"
+        summary = try c.decodeIfPresent(String.self, forKey: .summary) ?? ""
+        task = try c.decode(TaskConfig.self, forKey: .task)
+        model = try c.decodeIfPresent(ModelSpec.self, forKey: .model) ?? ModelSpec()
+        training = try c.decodeIfPresent(TrainingConfig.self, forKey: .training) ?? TrainingConfig()
+        modelSeed = try c.decodeIfPresent(UInt64.self, forKey: .modelSeed) ?? 0
+        evaluation = try c.decodeIfPresent(EvaluationConfig.self, forKey: .evaluation) ?? EvaluationConfig()
+    }
+
+    /// The task the model is evaluated on (the training task unless `evaluation.task` shifts it).
+    public var evaluationTask: TaskConfig { evaluation.task ?? task }
+
     public func validate() throws {
         try task.validate()
         try model.validate()
         try training.validate()
         try evaluation.validate()
-        guard task.points >= 2 else { throw TaskError("task: prompts need at least 2 points (a context and a query)") }
-        if let shifted = evaluation.task, shifted.dimension != task.dimension || shifted.points < 2 {
-            throw TaskError("evaluation: the evaluation task has D = \(shifted.dimension), N = \(shifted.points); the model needs D = \(task.dimension) and N ≥ 2")
+        let family = task.family
+        guard family.pointCount >= 2 else { throw TaskError("task: prompts need at least 2 points (a context and a query)") }
+        guard family.layouts.contains(where: \.isRows) else {
+            throw TaskError("model: the \(model.kind) model reads row tokens; the \(task.familyName) family gives \(family.layouts.map(\.rawValue))")
+        }
+        if let shifted = evaluation.task {
+            guard shifted.familyName == task.familyName, shifted.family.inputDimension == family.inputDimension,
+                  shifted.family.pointCount >= 2 else {
+                throw TaskError("evaluation: the evaluation task (\(shifted.familyName), D = \(shifted.family.inputDimension), N = \(shifted.family.pointCount)) must be the training family (\(task.familyName)) with D = \(family.inputDimension) and N ≥ 2")
+            }
+        }
+        if training.objective == .everyPrefix && !family.everyPointIsTarget {
+            throw TaskError("training: the \(task.familyName) family asks one question per prompt; objective must be \"query\"")
         }
     }
 
@@ -133,11 +261,12 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         return try! enc.encode(self)
     }
 
-    public static func load(from url: URL) throws -> ComparisonConfig {
+    public static func load(from url: URL) throws -> ExperimentConfig {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw TaskError("\(url.path): cannot read config (\(error.localizedDescription))") }
-        do { return try JSONDecoder().decode(ComparisonConfig.self, from: data) } catch {
-            throw TaskError("\(url.path): not a valid comparison config (\(error))")
-        }
+        return try StrictJSON.decode(ExperimentConfig.self, from: data, source: url.path)
     }
 }
+
+/// The name configs had before task families.
+public typealias ComparisonConfig = ExperimentConfig

@@ -74,9 +74,9 @@ public enum Presets {
             c.name = name
             c.summary = "Zhang, Frei & Bartlett (2024): a 1-layer LSA trained on x ~ N(0, I) and tested on 2x scales its prediction by 2³ instead of 2, so it stops matching any GD step"
             c.training.steps = 1500
-            var shifted = c.task
+            var shifted = c.task.linearRegression!
             shifted.inputScale = 2
-            c.evaluation.task = shifted
+            c.evaluation.task = .linearRegression(shifted)
             return c
         case "raventos-pool":
             return ComparisonConfig(

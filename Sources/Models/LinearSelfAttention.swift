@@ -61,39 +61,12 @@ public struct LinearSelfAttention: ParameterWalkable {
                   heads: heads, depth: depth ?? layers, tokenClamp: tokenClamp)
     }
 
-    /// The tokens `[B, N, E]` of prompts whose last point is the query (its y-entry 0).
-    public static func tokens(_ prompts: PromptBatch) -> Tensor {
-        let (b, t, d) = (prompts.batchSize, prompts.pointCount, prompts.dimension)
-        let e = d + 1
-        var z = [Double](repeating: 0, count: b * t * e)
-        prompts.xs.scalars.withUnsafeBufferPointer { xs in
-            prompts.ys.scalars.withUnsafeBufferPointer { ys in
-                for p in 0..<b {
-                    for i in 0..<t {
-                        for j in 0..<d { z[(p * t + i) * e + j] = xs[(p * t + i) * d + j] }
-                        if i < t - 1 { z[(p * t + i) * e + d] = ys[p * t + i] }
-                    }
-                }
-            }
-        }
-        return Tensor(shape: [b, t, e], scalars: z)
-    }
+    /// The tokens `[B, N, E]` of prompts whose last point is the query (its y-entry 0): `TokenLayout.rows`.
+    public static func tokens(_ prompts: PromptBatch) -> Tensor { TokenLayout.rows(prompts) }
 
-    /// The tokens `[B, n + Q, E]` of a context and queries (query y-entries 0).
+    /// The tokens `[B, n + Q, E]` of a context and queries (query y-entries 0): `TokenLayout.rows`.
     public static func tokens(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Tensor {
-        let (b, n, d, q) = (contextXs.shape[0], contextXs.shape[1], contextXs.shape[2], queries.shape[1])
-        precondition(contextYs.shape == [b, n] && queries.rank == 3 && queries.shape[0] == b && queries.shape[2] == d,
-                     "tokens: context \(contextXs.shape), \(contextYs.shape) and queries \(queries.shape) do not fit")
-        let (t, e) = (n + q, d + 1)
-        var z = [Double](repeating: 0, count: b * t * e)
-        for p in 0..<b {
-            for i in 0..<n {
-                for j in 0..<d { z[(p * t + i) * e + j] = contextXs.scalars[(p * n + i) * d + j] }
-                z[(p * t + i) * e + d] = contextYs.scalars[p * n + i]
-            }
-            for i in 0..<q { for j in 0..<d { z[(p * t + n + i) * e + j] = queries.scalars[(p * q + i) * d + j] } }
-        }
-        return Tensor(shape: [b, t, e], scalars: z)
+        TokenLayout.rows(contextXs: contextXs, contextYs: contextYs, queries: queries)
     }
 
     /// The stored weights `[H, E, E]` applied at layer application `layer` (a looped model reuses them).

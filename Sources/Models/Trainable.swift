@@ -2,19 +2,27 @@ import NumericCore
 import Tasks
 import _Differentiation
 
-extension LinearSelfAttention {
-    /// Training objective: the query MSE after the last layer.
-    @differentiable(reverse)
-    public func trainingLoss(_ prompts: PromptBatch) -> Tensor { queryLoss(prompts) }
+// The tensor-level LSA (constructions, the restricted model's equivalent) and the restricted looped LSA
+// answer the one model protocol too.
+
+extension LinearSelfAttention: ICLModel {
+    public var isDepthAdjustable: Bool { storedLayers == 1 }
+    public var layout: TokenLayout { .concatenated }
+    public var stepNoun: String { "layer" }
+    public func hiddenStates(_ tokens: Tensor, contextSize n: Int) -> [Tensor] { tokenTrajectory(tokens, contextSize: n) }
 }
 
-extension RestrictedLoopedLSA {
-    @differentiable(reverse)
-    public func trainingLoss(_ prompts: PromptBatch) -> Tensor { model.queryLoss(prompts) }
-}
-
-extension RestrictedLoopedLSA: InContextLearner {
+extension RestrictedLoopedLSA: ICLModel {
     public var name: String { "restricted looped LSA (T = \(depth))" }
+    public var isDepthAdjustable: Bool { true }
+    public var layout: TokenLayout { .concatenated }
+    public var stepNoun: String { "layer" }
+
+    @differentiable(reverse)
+    public func readouts(_ tokens: Tensor, contextSize n: Int) -> [Tensor] { model.readouts(tokens, contextSize: n) }
+
+    public func hiddenStates(_ tokens: Tensor, contextSize n: Int) -> [Tensor] { model.tokenTrajectory(tokens, contextSize: n) }
+
     public func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {
         var t = model.trajectory(contextXs: contextXs, contextYs: contextYs, queries: queries)
         t.learner = name

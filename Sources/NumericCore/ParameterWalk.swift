@@ -5,13 +5,49 @@ public struct ParameterPath<Model: Differentiable> {
     /// A stable name, used for checkpoints (`.npz` array names) and reports.
     public let name: String
     public let value: WritableKeyPath<Model, Tensor>
-    public let gradient: WritableKeyPath<Model.TangentVector, Tensor>
+    /// Reads the parameter's gradient from a tangent; nil where the tangent holds no entry for it (an
+    /// array of blocks whose tangent is the empty additive zero).
+    public let gradient: (Model.TangentVector) -> Tensor?
 
     public init(_ name: String, _ value: WritableKeyPath<Model, Tensor>,
-                _ gradient: WritableKeyPath<Model.TangentVector, Tensor>) {
+                _ gradient: KeyPath<Model.TangentVector, Tensor>) {
+        self.name = name
+        self.value = value
+        self.gradient = { $0[keyPath: gradient] }
+    }
+
+    public init(_ name: String, _ value: WritableKeyPath<Model, Tensor>, gradient: @escaping (Model.TangentVector) -> Tensor?) {
         self.name = name
         self.value = value
         self.gradient = gradient
+    }
+
+    /// The paths of block `index` of an array of blocks `blocks` (a stack of layers), named `prefix.index.name`:
+    /// the walk reaches into lists of blocks through the tangent's `Array.DifferentiableView`.
+    public static func blocks<Block: ParameterWalkable>(
+        _ prefix: String, _ blocks: WritableKeyPath<Model, [Block]>,
+        _ tangent: KeyPath<Model.TangentVector, Array<Block.TangentVector>.DifferentiableView>, of model: Model
+    ) -> [ParameterPath] {
+        model[keyPath: blocks].indices.flatMap { i in
+            model[keyPath: blocks][i].parameterPaths.map { inner in
+                ParameterPath("\(prefix).\(i).\(inner.name)", blocks.appending(path: \[Block].[i]).appending(path: inner.value),
+                              gradient: { t in
+                                  let base = t[keyPath: tangent].base
+                                  return i < base.count ? inner.gradient(base[i]) : nil
+                              })
+            }
+        }
+    }
+
+    /// The paths of a single nested block `block`, named `prefix.name`.
+    public static func block<Block: ParameterWalkable>(
+        _ prefix: String, _ block: WritableKeyPath<Model, Block>, _ tangent: KeyPath<Model.TangentVector, Block.TangentVector>,
+        of model: Model
+    ) -> [ParameterPath] {
+        model[keyPath: block].parameterPaths.map { inner in
+            ParameterPath("\(prefix).\(inner.name)", block.appending(path: inner.value),
+                          gradient: { t in inner.gradient(t[keyPath: tangent]) })
+        }
     }
 }
 
@@ -35,8 +71,8 @@ extension ParameterWalkable {
     /// The gradient tensor for `path`, with the rank-0 additive zero (an untouched parameter) expanded to
     /// the parameter's shape.
     public func gradient(_ tangent: TangentVector, at path: ParameterPath<Self>) -> Tensor {
-        let g = tangent[keyPath: path.gradient]
         let shape = self[keyPath: path.value].shape
+        guard let g = path.gradient(tangent) else { return Tensor(zeros: shape) }
         if g.shape == shape { return g }
         precondition(g.rank == 0, "gradient for \(path.name) has shape \(g.shape), parameter has shape \(shape)")
         return Tensor(repeating: g.scalar, shape: shape)

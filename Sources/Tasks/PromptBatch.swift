@@ -74,3 +74,11 @@ public struct PromptBatch: Equatable {
         }
     }
 }
+
+extension PromptBatch {
+    /// The first `k` points of every prompt (a shorter prompt; the curriculum and prefix losses use it).
+    public func prefix(points k: Int) -> PromptBatch {
+        precondition(k >= 1 && k <= pointCount, "prefix: \(k) points requested from prompts of \(pointCount)")
+        return try! PromptBatch(xs: xs.slice(alongAxis: 1, 0..<k), ys: ys.slice(alongAxis: 1, 0..<k), ws: ws)
+    }
+}

@@ -56,7 +56,15 @@ final class CLITests: XCTestCase {
         let e = try icl(["eval", "--prompts", file, "--format", "csv"])
         XCTAssertEqual(e.status, 0, e.err)
         XCTAssertTrue(e.out.hasPrefix("learner,query MSE (last point)"), e.out)
-        XCTAssertTrue(e.out.contains("OLS,"))
+        XCTAssertTrue(e.out.contains("OLS (min-norm),"))
+        // Each GD row is labelled with its step count and runs the η tuned for that count, so 20 steps do
+        // not diverge at the query (they did when they reused the 1-step η).
+        let rows = e.out.split(separator: "\n").map(String.init)
+        let gd1 = rows.first { $0.hasPrefix("\"GD, 1 step ") }, gd20 = rows.first { $0.hasPrefix("\"GD, 20 steps ") }
+        XCTAssertNotNil(gd1, e.out)
+        XCTAssertNotNil(gd20, e.out)
+        func queryMSE(_ row: String) -> Double { Double(row.split(separator: ",").reversed()[3])! }
+        XCTAssertLessThan(queryMSE(gd20!), queryMSE(gd1!), e.out)
     }
 
     func testBadInputGivesOneClearErrorAndNonZeroExit() throws {

@@ -82,8 +82,10 @@ final class TrainingTests: XCTestCase {
 
     func testPoolTasksAreComparedWithDMMSE() throws {
         var config = try Presets.named("ci-tiny")
-        config.task.weights = .pool(size: 4, scale: 1, poolSeed: 5)
-        config.task.noise = 0.3
+        var task = config.task.linearRegression!
+        task.weights = .pool(size: 4, scale: 1, poolSeed: 5)
+        task.noise = 0.3
+        config.task = .linearRegression(task)
         let report = try Comparison.run(config, quiet: true)
         XCTAssertTrue(report.baselines.rows.contains { $0.first == .text("dMMSE (the pool's posterior mean)") })
         XCTAssertTrue(report.baselines.notes.contains { $0.contains("SPD(model, dMMSE)") })

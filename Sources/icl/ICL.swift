@@ -87,54 +87,41 @@ struct TasksCommand: ParsableCommand {
 
     struct Sample: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Draw linear-regression prompts and save them as .npz (xs [B,N,D], ys [B,N], ws [B,D]).")
+            abstract: "Draw prompts of any task family and save them as .npz (xs [B,N,D], ys [B,N], and ws [B,D] when known).",
+            discussion: """
+            Linear regression by default (D = 10, N = 11, x ~ N(0, I), w ~ N(0, I), noiseless). Graph prompts are \
+            adjacency rows (x_v = (one-hot v, row v), query (one-hot s, one-hot t)) and also carry the arrays \
+            adjacency [B,V,V], pairs [B,1,2], labels [B,1].
+            """)
         @Option(help: "Take the task of this preset (other task options override it).") var preset: String?
-        @Option(help: "Input dimension D.") var dimension: Int?
-        @Option(help: "Points per prompt N.") var points: Int?
-        @Option(help: "Inputs: gaussian, uniform, ill-conditioned.") var inputs: String?
-        @Option(help: "Condition number κ for ill-conditioned inputs.") var kappa: Double = 100
-        @Option(help: "Weights: gaussian, sparse, pool.") var weights: String?
-        @Option(help: "Non-zeros k for sparse weights.") var sparsity: Int = 2
-        @Option(help: "Pool size M for pool weights.") var poolSize: Int = 64
-        @Option(help: "Label noise σ.") var noise: Double?
-        @Option(help: "Evaluation-time covariate shift: x ← c·x.") var inputScale: Double?
+        @OptionGroup var family: FamilyOptions
         @Option(help: "Prompts B.") var batch: Int = 1000
         @Option(help: "Seed.") var seed: UInt64 = 0
         @Option(help: "Output .npz file.") var out: String
 
         func run() throws {
-            var task = try preset.map { try Presets.named($0).task } ?? LinearRegressionTask(dimension: 10, points: 11)
-            if let dimension { task.dimension = dimension }
-            if let points { task.points = points }
-            if let noise { task.noise = noise }
-            if let inputScale { task.inputScale = inputScale }
-            switch inputs {
-            case nil: break
-            case "gaussian": task.inputs = .isotropicGaussian
-            case "uniform": task.inputs = .uniform(halfWidth: 0.5)
-            case "ill-conditioned": task.inputs = .illConditioned(kappa: kappa, randomBasis: true)
-            case let other?: throw ValidationError("unknown --inputs '\(other)'; use gaussian, uniform or ill-conditioned")
-            }
-            switch weights {
-            case nil: break
-            case "gaussian": task.weights = .gaussian(scale: 1)
-            case "sparse": task.weights = .sparse(nonZeros: sparsity, scale: 1)
-            case "pool": task.weights = .pool(size: poolSize, scale: 1, poolSeed: seed &+ 1)
-            case let other?: throw ValidationError("unknown --weights '\(other)'; use gaussian, sparse or pool")
-            }
+            let base = try preset.map { try Presets.named($0).task }
+            let task = try family.task(base: base, seed: seed)
             guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
-            try task.validate()
             var rng = Xoshiro256(seed: seed)
-            let prompts = task.sample(batch: batch, using: &rng)
-            try prompts.save(to: URL(fileURLWithPath: out))
-            print("wrote \(out): xs \(prompts.xs.shape), ys \(prompts.ys.shape), ws \(prompts.ws!.shape)")
+            let prompts = task.family.samplePrompts(batch: batch, using: &rng)
+            var arrays: [(name: String, tensor: Tensor)] = [("xs", prompts.xs), ("ys", prompts.ys)]
+            if let ws = prompts.ws { arrays.append(("ws", ws)) }
+            if case .graphConnectivity = task {
+                let n = prompts.pointCount - 1
+                let c = ConnectivityBatch(contextXs: prompts.context(n).xs, queries: prompts.points(n..<(n + 1)).xs,
+                                          labels: prompts.points(n..<(n + 1)).ys)
+                arrays += [("adjacency", c.adjacency), ("pairs", c.pairs), ("labels", c.labels)]
+            }
+            try NumPy.save(arrays, npz: URL(fileURLWithPath: out))
+            print("wrote \(out) (\(task.familyName)): " + arrays.map { "\($0.name) \($0.tensor.shape)" }.joined(separator: ", "))
         }
     }
 }
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run every classical learner (and optionally a trained model) on prompts from a .npz file.")
+        abstract: "Run every classical learner (and optionally a trained model) on linear-regression prompts from a .npz file.")
     @Option(help: "Prompts .npz with xs [B,N,D] and ys [B,N] (ws optional).") var prompts: String
     @Option(name: .customLong("run"), help: "A run directory (config.json + model.npz) whose model to include.") var runDirectory: String?
     @Option(help: "Output format: markdown, csv or json.") var format: ReportTable.Format = .markdown
@@ -142,30 +129,38 @@ struct Eval: ParsableCommand {
     func run() throws {
         let batch = try PromptBatch.load(from: URL(fileURLWithPath: prompts))
         guard batch.pointCount >= 2 else { throw TaskError("\(prompts): prompts need at least 2 points (context and query)") }
-        var learners: [InContextLearner] = []
+        var learners: [(label: String, learner: InContextLearner)] = []
         if let run = runDirectory {
             let dir = URL(fileURLWithPath: run)
-            let config = try ComparisonConfig.load(from: dir.appendingPathComponent("config.json"))
-            guard config.task.dimension == batch.dimension else {
-                throw TaskError("\(run): the model was trained with D = \(config.task.dimension), the prompts have D = \(batch.dimension)")
+            let config = try ExperimentConfig.load(from: dir.appendingPathComponent("config.json"))
+            let d = config.task.family.inputDimension
+            guard d == batch.dimension else {
+                throw TaskError("\(run): the model was trained on \(config.task.familyName) prompts with D = \(d); \(prompts) has D = \(batch.dimension)")
             }
-            var model = ComparisonModel(config.model, dimension: batch.dimension, seed: config.modelSeed)
-            try model.load(from: dir.appendingPathComponent("model.npz"))
-            learners.append(model.atDepth(config.model.evaluationDepth ?? (config.model.kind == .lsa ? config.model.layers : config.model.depth)))
+            let model = try Comparison.loadModel(config: config, weights: dir.appendingPathComponent("model.npz"))
+            learners.append((model.name, model))
         }
-        let eta = LineSearch.bestGradientDescentStep(prompts: batch, steps: 1).learningRate
-        learners += [GradientDescent(steps: 1, learningRate: eta), GradientDescent(steps: 20, learningRate: eta),
-                     IterativeNewton(steps: 8), Ridge(penalty: 0.1), LeastSquares(), Averaging(), NearestNeighbours(k: 3)]
+        // Each GD row runs the step size line-searched for its own number of steps.
+        for steps in [1, 20] {
+            let eta = LineSearch.bestGradientDescentStep(prompts: batch, steps: steps).learningRate
+            learners.append(("GD, \(steps) step\(steps == 1 ? "" : "s") (η = \(Cell.format(eta)), line-searched for \(steps))",
+                             GradientDescent(steps: steps, learningRate: eta)))
+        }
+        learners += [("Newton, 8 iterations", IterativeNewton(steps: 8)), ("ridge (λ = 0.1)", Ridge(penalty: 0.1)),
+                     ("OLS (min-norm)", LeastSquares()), ("averaging", Averaging()), ("3-nearest neighbours", NearestNeighbours(k: 3))]
         var table = ReportTable(title: "Learners on \(prompts) (B = \(batch.batchSize), N = \(batch.pointCount), D = \(batch.dimension))",
                                 columns: ["learner", "query MSE (last point)", "prefix MSE at n = 1", "n = N/2", "n = N−1"])
         let n = batch.pointCount
-        for l in learners {
+        for (label, l) in learners {
             let prefix = l.prefixTrajectory(batch)
             let curve = Metrics.errorByContextLength(prefix.final, targets: batch.ys)
             let q = Metrics.meanSquaredError(prefix.final.slice(alongAxis: 1, (n - 1)..<n), batch.ys.slice(alongAxis: 1, (n - 1)..<n))
-            table.rows.append([.text(l.name), .number(q), .number(curve[1]), .number(curve[n / 2]), .number(curve[n - 1])])
+            table.rows.append([.text(label), .number(q), .number(curve[1]), .number(curve[n / 2]), .number(curve[n - 1])])
         }
-        table.notes = ["GD's η = \(Cell.format(eta)) is line-searched for one step on these prompts; each point is predicted from the ones before it."]
+        table.notes = ["Each GD row's η is line-searched on these prompts for that many steps, at n = N − 1 examples; each point is predicted from the ones before it."]
+        if table.rows.contains(where: { $0.contains { if case .number(let x) = $0 { return !(abs(x) < 1e6) } else { return false } } }) {
+            table.notes.append("A huge or non-finite value means a learner diverged there: a fixed step size tuned with N − 1 examples can exceed 2/λ_max of the loss with fewer examples (GD), so its prefix errors at small n blow up.")
+        }
         print(table.render(format), terminator: "")
     }
 }
@@ -175,7 +170,7 @@ struct PresetsCommand: ParsableCommand {
     func run() throws {
         for name in Presets.names {
             let c = try Presets.named(name)
-            print("\(name): \(c.summary)")
+            print("\(name) [\(c.task.familyName), \(c.model.kind)]: \(c.summary)")
         }
     }
 }
@@ -190,25 +185,13 @@ struct BLASCommand: ParsableCommand {
 
 struct Baselines: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Per-position accuracy of every reference learner of a task family (no model).")
-    @Option(help: "Task family: boolean, graph or fourier.") var family: String = "boolean"
-    @Option(help: "Fourier: max frequency N.") var maxFrequency: Int = 10
-    @Option(help: "Fourier: single, mixture or complexity-bias.") var fourier: String = "mixture"
-    @Option(help: "Graph distribution: erdos-renyi, dag, star, balanced.") var graph: String = "erdos-renyi"
-    @Option(help: "Graph vertices.") var vertices: Int = 16
-    @Option(help: "Edge probability (erdos-renyi, dag).") var p: Double = 0.1
-    @Option(help: "Star arms / balanced branches.") var branches: Int = 3
-    @Option(help: "Star arm length / balanced maximum lookahead.") var length: Int = 4
-    @Option(name: .customLong("class"), help: "Boolean class: \(BooleanFunctionClass.names.joined(separator: ", ")).") var functionClass: String = "conjunction"
-    @Option(help: "k: sparse-parity support, sparse-disjunction literals, nearest-neighbour random prefix.") var k: Int = 2
-    @Option(help: "Variables n.") var variables: Int = 28
-    @Option(help: "Points per prompt.") var points: Int = 70
-    @Option(help: "Prompts.") var prompts: Int = 2000
-    @Flag(help: "Put the teaching sequence first (conjunctions).") var teachingSequence = false
-    @Flag(help: "Turn off the balancing of labels.") var unbalanced = false
+        abstract: "Per-position accuracy (or error) of every reference learner of a task family (no model).",
+        discussion: "Families boolean (default), fourier and graph; for linear regression and Gaussian mixtures use `icl tasks sample` and `icl eval`.")
+    @OptionGroup var family: FamilyOptions
+    @Option(help: "Prompts (graphs: one graph per prompt, 8 queries each).") var prompts: Int = 2000
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Option(help: "Save the prompts as .npz too.") var out: String?
-    @Option(help: "Graph family: also save search prompts (tokens, targets, lookahead) as .npz.") var searchOut: String?
+    @Option(help: "graph: also save search prompts (tokens, targets, lookahead) as .npz.") var searchOut: String?
     @Option(help: "Output format: markdown, csv or json.") var format: ReportTable.Format = .markdown
     @Flag(help: "Only draw and save the prompts (--out / --search-out); no evaluation.") var noTable = false
 
@@ -218,76 +201,68 @@ struct Baselines: ParsableCommand {
 
     func run() throws {
         guard prompts >= 1 else { throw ValidationError("--prompts must be ≥ 1") }
-        if family == "graph" { return try graphBaselines() }
-        if family == "fourier" { return try fourierBaselines() }
-        guard family == "boolean" else { throw ValidationError("unknown --family '\(family)'; available: boolean, graph, fourier") }
-        let c = try BooleanFunctionClass.named(functionClass, k: k)
-        let task = BooleanTask(variables: variables, points: points, functionClass: c, balanced: !unbalanced,
-                               teachingSequence: teachingSequence)
-        try task.validate()
+        let task = try family.task(defaultFamily: "boolean")
+        if searchOut != nil, task.familyName != "graph" { throw ValidationError("--search-out applies to --family graph only") }
+        switch task {
+        case .boolean(let t): try booleanBaselines(t)
+        case .fourier(let t): try fourierBaselines(t)
+        case .graphConnectivity(let t): try graphBaselines(t.graphs)
+        default: throw ValidationError("icl baselines covers boolean, fourier and graph; for --family \(task.familyName) use `icl tasks sample` and `icl eval`")
+        }
+    }
+
+    func booleanBaselines(_ task: BooleanTask) throws {
         var rng = Xoshiro256(seed: seed)
         let batch = task.sample(batch: prompts, using: &rng)
         if let out { try batch.save(to: URL(fileURLWithPath: out)) }
         if noTable { return }
+        let points = task.points
         let marks = [1, 5, 10, 20, 40, points / 2, points - 1].filter { $0 >= 1 && $0 < points }
         let positions = Array(Set(marks)).sorted()
-        var table = ReportTable(title: "\(functionClass) (n = \(variables), \(points) points, \(prompts) prompts)",
+        var table = ReportTable(title: "\(task.functionClass.name) (n = \(task.variables), \(points) points, \(prompts) prompts)",
                                 columns: ["learner", "mean accuracy"] + positions.map { "acc@\($0)" })
-        for learner in BooleanMetrics.learners(for: c) {
+        for learner in BooleanMetrics.learners(for: task.functionClass) {
             let acc = BooleanMetrics.accuracyByPosition(learner.prefixTrajectory(batch).final, labels: batch.ys)
             table.rows.append([.text(learner.name), .number(acc.reduce(0, +) / Double(acc.count))] + positions.map { .number(acc[$0]) })
         }
-        table.notes = ["acc@k: accuracy on point k predicted from points 0..<k (a prediction of 0 counts as wrong)."]
+        let positive = Double(batch.ys.scalars.filter { $0 > 0 }.count) / Double(batch.ys.scalarCount)
+        table.notes = ["acc@k: accuracy on point k predicted from points 0..<k (a prediction of 0 counts as wrong).",
+                       "Labels: \(Cell.format(positive)) of all points are +1 (balancing \(task.balanced ? "on" : "off"))."]
         print(table.render(format), terminator: "")
     }
 
-    func fourierBaselines() throws {
-        var task: FourierTask
-        switch fourier {
-        case "single": task = FourierTask(maxFrequency: maxFrequency, points: points)
-        case "mixture": task = FourierTask.mixture(maxFrequency: maxFrequency, points: points)
-        case "complexity-bias": task = FourierTask.complexityBiased(maxFrequency: maxFrequency, points: points)
-        default: throw ValidationError("unknown --fourier '\(fourier)'; use single, mixture or complexity-bias")
-        }
-        try task.validate()
+    func fourierBaselines(_ task: FourierTask) throws {
         var rng = Xoshiro256(seed: seed)
         let (batch, frequencies) = task.sample(batch: prompts, using: &rng)
         if let out { try batch.save(to: URL(fileURLWithPath: out)) }
         if noTable { return }
+        let points = task.points
         let positions = Array(Set([1, 5, 10, 20, points / 2, points - 1].filter { $0 >= 1 && $0 < points })).sorted()
-        var table = ReportTable(title: "Fourier \(fourier) (max frequency \(maxFrequency), \(points) points, \(prompts) prompts)",
+        let kind = task.frequencyPrior == nil ? "single" : "mixture"
+        var table = ReportTable(title: "Fourier \(kind) (max frequency \(task.maxFrequency), \(points) points, \(prompts) prompts)",
                                 columns: ["learner"] + positions.map { "MSE@\($0)" })
         let learners: [InContextLearner] = [
             FourierBayes.modelAverage(task),
             FourierBayes(candidates: [], constantTerm: task.hasConstantTerm, oracleFrequencies: frequencies),
-            FourierBayes.leastSquares(frequency: maxFrequency, constantTerm: task.hasConstantTerm),
+            FourierBayes.leastSquares(frequency: task.maxFrequency, constantTerm: task.hasConstantTerm),
             NearestNeighbours(k: 1),
         ]
         for learner in learners {
             let curve = Metrics.errorByContextLength(learner.prefixTrajectory(batch).final, targets: batch.ys)
             table.rows.append([.text(learner.name)] + positions.map { .number(curve[$0]) })
         }
-        table.notes = ["MSE@k: squared error on point k predicted from points 0..<k; x ~ U(−5, 5)."]
+        table.notes = ["MSE@k: squared error on point k predicted from points 0..<k; x ~ U(−\(Cell.format(task.halfPeriod)), \(Cell.format(task.halfPeriod)))."]
         print(table.render(format), terminator: "")
     }
 
-    func graphBaselines() throws {
-        let distribution: GraphTask.Distribution
-        switch graph {
-        case "erdos-renyi": distribution = .erdosRenyi(p: p)
-        case "dag": distribution = .randomDAG(p: p)
-        case "star": distribution = .star(branches: branches, armLength: length)
-        case "balanced": distribution = .balanced(maxLookahead: length, branches: branches)
-        default: throw ValidationError("unknown --graph '\(graph)'; use erdos-renyi, dag, star or balanced")
-        }
-        let task = GraphTask(vertices: vertices, distribution: distribution)
-        try task.validate()
+    func graphBaselines(_ task: GraphTask) throws {
         var rng = Xoshiro256(seed: seed)
         let batch = task.sampleConnectivity(batch: prompts, queriesPerGraph: 8, using: &rng)
         if let out { try batch.save(to: URL(fileURLWithPath: out)) }
         if let searchOut { try task.sampleSearchPrompts(batch: prompts, using: &rng).save(to: URL(fileURLWithPath: searchOut)) }
         if noTable { return }
-        var table = ReportTable(title: "connectivity on \(graph) graphs (\(vertices) vertices, \(prompts) graphs × 8 queries)",
+        let vertices = task.vertices
+        var table = ReportTable(title: "connectivity on \(task.distribution) graphs (\(vertices) vertices, \(prompts) graphs × 8 queries)",
                                 columns: ["learner", "step", "accuracy"])
         let squarings = Int(Foundation.log2(Double(max(vertices - 1, 1))).rounded(.up))
         for learner in [ConnectivityLearner.breadthFirstSearch, .booleanSquaring(squarings: squarings), .hops(maxHops: vertices - 1)] {
@@ -297,7 +272,9 @@ struct Baselines: ParsableCommand {
                 table.rows.append([.text(t.learner), .text(label), .number(Double(correct) / Double(batch.labels.scalarCount))])
             }
         }
-        table.notes = ["Boolean squaring iterate t reaches 2ᵗ hops; ⌈log₂(V − 1)⌉ = \(squarings) squarings decide every query."]
+        let positive = Double(batch.labels.scalars.filter { $0 > 0 }.count) / Double(batch.labels.scalarCount)
+        table.notes = ["Boolean squaring iterate t reaches 2ᵗ hops; ⌈log₂(V − 1)⌉ = \(squarings) squarings decide every query.",
+                       "Labels: \(Cell.format(positive)) of the queries are reachable (+1)."]
         print(table.render(format), terminator: "")
     }
 }

@@ -1,0 +1,60 @@
+import NumericCore
+import Tasks
+import _Differentiation
+
+/// The one model protocol: every model — an LSA stack, a looped LSA, the restricted looped LSA, and the
+/// transformers to come — answers with one forward pass that exposes every layer (or loop iteration).
+/// The model only returns read-outs; the task family owns the loss and the metric (`TargetKind`).
+///
+/// Shapes: tokens `[B, T, E]` whose first `n` rows are the context; read-outs `[depth]` of `[B, Q]` for the
+/// `Q = T − n` query rows; hidden states `[depth]` of `[B, T, E]`.
+public protocol ICLModel: ParameterWalkable, InContextLearner {
+    /// Layer applications of one forward pass: L for a stack, T for a looped model.
+    var depth: Int { get set }
+    /// Whether `depth` may be set to another value at evaluation (looped models may loop longer).
+    var isDepthAdjustable: Bool { get }
+    /// The token layout the model reads.
+    var layout: TokenLayout { get }
+    /// What one step is called in tables: "layer" or "loop".
+    var stepNoun: String { get }
+    /// The prediction at every query row after every layer, from one forward pass.
+    @differentiable(reverse)
+    func readouts(_ tokens: Tensor, contextSize n: Int) -> [Tensor]
+    /// Every token after every layer (the residual stream, for probes and constructions).
+    func hiddenStates(_ tokens: Tensor, contextSize n: Int) -> [Tensor]
+}
+
+extension ICLModel {
+    public var stepNoun: String { isDepthAdjustable ? "loop" : "layer" }
+
+    /// Read-outs for a context and queries given as points (row layouts).
+    public func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {
+        precondition(layout.isRows, "\(name): trajectory(contextXs:…) needs a row layout, the model reads \(layout)")
+        let z = TokenLayout.rows(contextXs: contextXs, contextYs: contextYs, queries: queries)
+        let r = readouts(z, contextSize: contextXs.shape[1])
+        return Trajectory(learner: name, stepLabels: (1...depth).map { "\(stepNoun) \($0)" },
+                          stepValues: (1...depth).map(Double.init), predictions: r)
+    }
+}
+
+/// The read-out of row models (von Oswald et al.): minus the y-entry of each query row, `[B, Q, E] → [B, Q]`.
+@differentiable(reverse)
+public func rowReadout(_ queries: Tensor) -> Tensor {
+    let (b, q, e) = withoutDerivative(at: (queries.shape[0], queries.shape[1], queries.shape[2]))
+    return -queries.slice(alongAxis: 2, (e - 1)..<e).reshaped(to: [b, q])
+}
+
+/// One layer that a `Stack` stacks or a `Looped` loops: it maps tokens `[B, T, E]` to the updated rows
+/// `fromRow..<T` (a last layer need only update the query rows).
+public protocol ICLLayer: ParameterWalkable {
+    @differentiable(reverse)
+    func callAsFunction(_ tokens: Tensor, contextSize n: Int, fromRow: Int) -> Tensor
+}
+
+/// How a looped model feeds its input back in at every iteration (Yang et al.).
+public enum InputInjection: String, Codable, Sendable, CaseIterable {
+    /// `z₀ = e`, `z_{t+1} = f(z_t)`: the plain loop (von Oswald, Gatmiry et al.).
+    case none
+    /// `z₀ = 0`, `z_{t+1} = f(z_t + e)`: the prompt is added before every iteration (Yang et al.).
+    case additive
+}

@@ -1,4 +1,0 @@
-import Models
-
-extension LinearSelfAttention: TrainableLearner {}
-extension RestrictedLoopedLSA: TrainableLearner {}
