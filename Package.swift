@@ -51,7 +51,8 @@ let package = Package(
         .testTarget(name: "TaskFamilyTests", dependencies: ["NumericCore", "TestSupport", "Tasks", "ClassicalLearners"]),
         .testTarget(name: "LinearRegressionTests",
                     dependencies: ["NumericCore", "TestSupport", "Tasks", "ClassicalLearners", "Models", "Training",
-                                   "Analysis", "Experiments"]),
+                                   "Analysis", "Experiments"],
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

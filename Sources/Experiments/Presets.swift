@@ -5,7 +5,8 @@ import Training
 /// Named settings from the papers. `icl compare --preset NAME`; each resolves to a `ComparisonConfig`.
 public enum Presets {
     public static let names = ["flagship", "looped-flagship", "von-oswald", "mahankali", "akyurek-deep", "gatmiry-looped",
-                               "gatmiry-looped-free", "looped-lsa", "covariate-shift", "raventos-pool", "ci-tiny"]
+                               "gatmiry-looped-free", "looped-lsa", "covariate-shift", "raventos-pool", "lsa-gmm", "lsa-fourier-mixture",
+                               "lsa-boolean-conjunction", "lsa-graph-connectivity", "ci-tiny"]
 
     public static func named(_ name: String) throws -> ComparisonConfig {
         switch name {
@@ -85,6 +86,34 @@ public enum Presets {
                 task: LinearRegressionTask(dimension: 8, points: 16, weights: .pool(size: 16, scale: 1, poolSeed: 2023), noise: 0.5),
                 model: ModelSpec(kind: .lsa, layers: 2, heads: 2, initStd: 0.05, tokenClamp: 100),
                 training: TrainingConfig(steps: 2000, batchSize: 1024, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 500))
+        case "lsa-gmm":
+            return ExperimentConfig(
+                name: name,
+                summary: "Panwar et al. (2024)'s Gaussian mixture of regressions (d = 5, w ~ ½𝒩(+3e₁, I) + ½𝒩(−3e₁, I), σ = 0.1) with a 3-layer LSA: does it follow the mixture's posterior mean, or the linear ladder (GD, ridge, OLS)?",
+                task: .gaussianMixture(GaussianMixtureTask(dimension: 5, points: 11, noise: 0.1)),
+                model: ModelSpec(kind: .lsa, layers: 3, heads: 2, initStd: 0.05, tokenClamp: 100),
+                training: TrainingConfig(steps: 2000, batchSize: 1024, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 500))
+        case "lsa-fourier-mixture":
+            return ExperimentConfig(
+                name: name,
+                summary: "Panwar et al. (2024)'s Fourier mixture (x ~ U(−5, 5), N ∈ {1, 2, 3} uniform, 16 points) with a 2-layer LSA on the raw scalar x: a linear read-out can only be linear in x, so what does it track?",
+                task: .fourier(FourierTask.mixture(maxFrequency: 3, points: 16)),
+                model: ModelSpec(kind: .lsa, layers: 2, heads: 2, initStd: 0.05, tokenClamp: 100),
+                training: TrainingConfig(steps: 2000, batchSize: 1024, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 500))
+        case "lsa-boolean-conjunction":
+            return ExperimentConfig(
+                name: name,
+                summary: "Bhattamishra et al. (2024)'s conjunctions (n = 10, 30 points, ±1 encoding, balanced) with a 2-layer LSA trained by the logistic loss: how close to elimination does a linear model get?",
+                task: .boolean(BooleanTask(variables: 10, points: 30, functionClass: .conjunction)),
+                model: ModelSpec(kind: .lsa, layers: 2, heads: 2, initStd: 0.05, tokenClamp: 100),
+                training: TrainingConfig(steps: 1500, batchSize: 512, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 500))
+        case "lsa-graph-connectivity":
+            return ExperimentConfig(
+                name: name,
+                summary: "Connectivity on directed Erdős–Rényi graphs (V = 8, p = 0.15) as adjacency-row tokens, 3-layer LSA with the logistic loss: does layer k track k-hop reachability?",
+                task: .graphConnectivity(GraphConnectivityTask(vertices: 8, distribution: .erdosRenyi(p: 0.15))),
+                model: ModelSpec(kind: .lsa, layers: 3, heads: 2, initStd: 0.05, tokenClamp: 100),
+                training: TrainingConfig(steps: 1500, batchSize: 512, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 500))
         case "ci-tiny":
             return ComparisonConfig(
                 name: name, summary: "A seconds-long smoke configuration for tests",

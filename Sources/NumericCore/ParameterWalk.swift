@@ -79,9 +79,18 @@ extension ParameterWalkable {
     }
 
     /// The Euclidean norm of the whole gradient, over every parameter.
+    ///
+    /// The squares are summed per kind of parameter (the last component of its name: `wKQ`, `wPV`, …) across
+    /// blocks, in walk order, and the kinds' sums are then added: the same order of additions whether a stack
+    /// stores its layers as one `[L·H, E, E]` tensor or as a list of blocks, so the two clip identically.
     public func gradientNorm(_ tangent: TangentVector) -> Double {
-        var s = 0.0
-        for p in parameterPaths { let g = gradient(tangent, at: p); s += g.scalars.reduce(0) { $0 + $1 * $1 } }
-        return s.squareRoot()
+        var kinds: [String] = []
+        var sums: [String: Double] = [:]
+        for p in parameterPaths {
+            let kind = String(p.name.split(separator: ".").last ?? Substring(p.name))
+            if sums[kind] == nil { kinds.append(kind); sums[kind] = 0 }
+            sums[kind] = gradient(tangent, at: p).scalars.reduce(sums[kind]!) { $0 + $1 * $1 }
+        }
+        return kinds.reduce(0.0) { $0 + sums[$1]! }.squareRoot()
     }
 }

@@ -20,7 +20,12 @@ public enum StrictJSON {
     public static func decode<T: Codable>(_ type: T.Type, from data: Data, source: String) throws -> T {
         let value: T
         do { value = try JSONDecoder().decode(T.self, from: data) } catch let e as DecodingError {
-            throw TaskError("\(source): \(describe(e))")
+            var message = describe(e)
+            if case .keyNotFound(let key, let c) = e, let input = try? JSONSerialization.jsonObject(with: data),
+               let near = keys(in: input, at: c.codingPath).first(where: { editDistance($0, key.stringValue) <= 2 }) {
+                message += "; '\(near)' there is not a key (a typo of '\(key.stringValue)'?)"
+            }
+            throw TaskError("\(source): \(message)")
         } catch let e as TaskError {
             throw TaskError("\(source): \(e.message)")
         }
@@ -51,6 +56,32 @@ public enum StrictJSON {
             }
         }
         return nil
+    }
+
+    /// The keys of the object at `path` in a JSON tree (empty if there is none).
+    static func keys(in tree: Any, at path: [CodingKey]) -> [String] {
+        var node: Any? = tree
+        for k in path {
+            if let i = k.intValue { node = (node as? [Any]).flatMap { i < $0.count ? $0[i] : nil } }
+            else { node = (node as? [String: Any])?[k.stringValue] }
+        }
+        return ((node as? [String: Any])?.keys).map { $0.sorted() } ?? []
+    }
+
+    /// Levenshtein distance (for "did you mean" hints).
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let (a, b) = (Array(a), Array(b))
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let old = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = old
+            }
+        }
+        return row[b.count]
     }
 
     /// One line for a decoding error: the path and what was wrong.

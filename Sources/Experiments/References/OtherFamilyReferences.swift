@@ -13,8 +13,13 @@ extension FamilyReferences {
     /// nearest neighbour, averaging, the perceptron and the null classifier.
     static func boolean(_ task: BooleanTask, _ ctx: EvaluationContext) -> FamilyReferences {
         var refs = FamilyReferences()
-        for learner in BooleanMetrics.learners(for: task.functionClass) {
-            refs.add(learner.name, ctx.run(learner), targets: ctx.query.ys, kind: .sign)
+        let learners = BooleanMetrics.learners(for: task.functionClass)
+        // Column keys: the name without its parenthesis ("elimination (conjunctions)" → "elimination"),
+        // unless two learners would share it.
+        let short = learners.map { String($0.name.split(separator: "(").first ?? "").trimmingCharacters(in: .whitespaces) }
+        for (learner, key) in zip(learners, short) {
+            let unique = short.filter { $0 == key }.count == 1
+            refs.add(unique ? key : learner.name, ctx.run(learner), baseline: learner.name, targets: ctx.query.ys, kind: .sign)
             refs.curveLearners.append(learner)
         }
         refs.layerNotes.append("Targets are ±1: error rate = fraction of queries where sign(ŷ) ≠ y (a 0 counts as wrong); disagree = fraction where the signs of model and learner differ. The model is trained with the logistic loss on its read-out.")

@@ -1,0 +1,111 @@
+import Analysis
+import Experiments
+import Foundation
+import Models
+import NumericCore
+import Tasks
+import TestSupport
+import Training
+import XCTest
+
+/// The family-generic spine keeps every linear-regression number: training trajectories recorded from the
+/// stacked-tensor LSA before the spine existed are reproduced bit for bit by the generic trainer, the
+/// `Stack`/`Looped` wrappers and the restricted model.
+final class SpineTests: XCTestCase {
+    /// `Fixtures/training_pins.json`: per run, the loss at every step and the final weights as IEEE-754 bit
+    /// patterns, recorded on this machine kind from the code before the spine (commit c18093f).
+    static let pins: [String: [String: [UInt64]]] = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/training_pins.json")
+        return try! JSONDecoder().decode([String: [String: [UInt64]]].self, from: Data(contentsOf: url))
+    }()
+
+    func assertBits(_ values: [Double], _ key: String, _ field: String, file: StaticString = #filePath, line: UInt = #line) {
+        let expected = SpineTests.pins[key]![field]!
+        XCTAssertEqual(values.count, expected.count, "\(key).\(field): count", file: file, line: line)
+        for (i, (v, e)) in zip(values, expected).enumerated() where v.bitPattern != e {
+            XCTFail("\(key).\(field)[\(i)] = \(v), pinned \(Double(bitPattern: e))", file: file, line: line)
+            return
+        }
+    }
+
+    func weights(_ model: any ICLModel, _ name: String) -> [Double] {
+        model.namedParameters.filter { $0.name.hasSuffix(name) }.flatMap(\.value.scalars)
+    }
+
+    func testCiTinyTrajectoryAndWeightsArePinnedBitForBit() throws {
+        var c = try Presets.named("ci-tiny")
+        c.training.logEvery = 1
+        var model = c.model.makeModel(dimension: 3, seed: c.modelSeed)
+        XCTAssertTrue(model is Stack<LSALayer>)
+        let h = try Trainer.train(&model, task: c.task.family, config: c.training, label: "pin")
+        assertBits(h.losses, "ci-tiny", "losses")
+        assertBits(weights(model, "wKQ"), "ci-tiny", "wKQ")
+        assertBits(weights(model, "wPV"), "ci-tiny", "wPV")
+    }
+
+    func testStackedLoopedAndRestrictedModelsKeepTheirTrajectories() throws {
+        // Noisy d = 3 regression, 30 clipped Adam steps: a 2-layer 2-head stack, a 3-loop looped LSA and a
+        // symmetric restricted model, each against the stacked-tensor implementation's pinned bits.
+        let task = TaskConfig.linearRegression(LinearRegressionTask(dimension: 3, points: 8, noise: 0.1))
+        let cfg = TrainingConfig(steps: 30, batchSize: 128, learningRate: 1e-2, maxGradientNorm: 0.5, seed: 3, logEvery: 1)
+        let runs: [(String, ModelSpec, UInt64)] = [
+            ("stack2", ModelSpec(kind: .lsa, layers: 2, heads: 2, initStd: 0.05, tokenClamp: 100), 5),
+            ("looped3", ModelSpec(kind: .looped, depth: 3, initStd: 0.05), 6),
+            ("restricted3", ModelSpec(kind: .restricted, depth: 3, initStd: 0.02, symmetricPreconditioner: true), 7),
+        ]
+        for (key, spec, seed) in runs {
+            var model = spec.makeModel(dimension: 3, seed: seed)
+            let h = try Trainer.train(&model, task: task.family, config: cfg, label: key)
+            assertBits(h.losses, key, "losses")
+            if key == "restricted3" { assertBits(weights(model, "A"), key, "A") } else {
+                assertBits(weights(model, "wKQ"), key, "wKQ")
+                assertBits(weights(model, "wPV"), key, "wPV")
+            }
+        }
+    }
+
+    func testParameterWalksReachIntoListsOfBlocks() throws {
+        for spec in [ModelSpec(kind: .lsa, layers: 3, heads: 2), ModelSpec(kind: .looped, depth: 4, heads: 2),
+                     ModelSpec(kind: .restricted, depth: 2)] {
+            let model = spec.makeModel(dimension: 3, seed: 1)
+            func check<M: ICLModel>(_ m: M) { assertWalkCoversEveryParameter(m) }
+            check(model)
+        }
+        let stack = ModelSpec(kind: .lsa, layers: 3, heads: 1).makeModel(dimension: 2, seed: 1)
+        XCTAssertEqual(stack.namedParameters.map(\.name),
+                       ["layers.0.wKQ", "layers.0.wPV", "layers.1.wKQ", "layers.1.wPV", "layers.2.wKQ", "layers.2.wPV"])
+    }
+
+    func testStackGradientMatchesFiniteDifferences() throws {
+        // The generic loss through Stack<LSALayer> (two layers, the cheap last layer) and Looped with input
+        // injection, against central differences of the same loss.
+        var rng = Xoshiro256(seed: 11)
+        let p = LinearRegressionTask(dimension: 2, points: 6).sample(batch: 4, using: &rng)
+        for spec in [ModelSpec(kind: .lsa, layers: 2, heads: 2, initStd: 0.3), ModelSpec(kind: .looped, depth: 3, initStd: 0.3, injection: .additive)] {
+            let model = spec.makeModel(dimension: 2, seed: 3)
+            func check<M: ICLModel>(_ m: M) {
+                let (_, g) = valueWithGradient(at: m) { Trainer.queryLoss($0, p, kind: .real) }
+                for path in m.parameterPaths {
+                    let numeric = numericalGradient(at: m[keyPath: path.value]) { w in
+                        var n = m; n[keyPath: path.value] = w; return Trainer.queryLoss(n, p, kind: .real).scalar
+                    }
+                    XCTAssertLessThan(relativeError(m.gradient(g, at: path), numeric), 1e-6, "\(spec.kind) \(path.name)")
+                }
+            }
+            check(model)
+        }
+    }
+
+    func testPrefixLossAveragesTheQueryLossOfEveryPrefix() throws {
+        var rng = Xoshiro256(seed: 2)
+        let p = LinearRegressionTask(dimension: 2, points: 5).sample(batch: 8, using: &rng)
+        let m = ModelSpec(kind: .lsa, layers: 2).makeModel(dimension: 2, seed: 4)
+        func check<M: ICLModel>(_ m: M) {
+            let direct = (2...5).map { Trainer.queryLoss(m, p.prefix(points: $0), kind: .real).scalar }.reduce(0, +) / 4
+            XCTAssertEqual(Trainer.prefixLoss(m, p, kind: .real).scalar, direct, accuracy: 1e-14)
+        }
+        check(m)
+        let c = Curriculum(startPoints: 3, increment: 2, every: 10)
+        XCTAssertEqual([1, 10, 11, 21, 31, 1000].map { c.points(atStep: $0, total: 8) }, [3, 3, 5, 7, 8, 8])
+    }
+}
