@@ -46,7 +46,8 @@ public enum LayerComparison {
     public struct Row {
         public var step: String
         public var error: Double
-        public var matches: [(key: String, match: StepMatch, ilwd: Double?, cosine: Double?)]
+        /// Per reference: its best step (`single`: a closed form with one step), distance, ILWD and cosine.
+        public var matches: [(key: String, match: StepMatch, single: Bool, ilwd: Double?, cosine: Double?)]
         public var verdict: Verdict
     }
 
@@ -67,7 +68,7 @@ public enum LayerComparison {
                                   : 1 / Double(max(targets.scalarCount, 1))
         return model.predictions.enumerated().map { s, preds in
             let err = error(preds, targets, kind: kind)
-            var matches: [(String, StepMatch, Double?, Double?)] = []
+            var matches: [(String, StepMatch, Bool, Double?, Double?)] = []
             var scored: [(label: String, score: Double)] = []
             for ref in references {
                 let m = Matching.bestMatches(model: [preds], algorithm: ref.trajectory) { distance($0, $1, kind: kind) }[0]
@@ -76,7 +77,7 @@ public enum LayerComparison {
                     ilwd = Metrics.weightDistance(mw[s], rw[m.algorithmStep])
                     cosine = Metrics.meanCosine(mw[s], rw[m.algorithmStep])
                 }
-                matches.append((ref.key, m, ilwd, cosine))
+                matches.append((ref.key, m, ref.trajectory.stepCount == 1, ilwd, cosine))
                 let label = ref.trajectory.stepCount == 1 ? ref.key : "\(ref.key) \(m.algorithmLabel)"
                 scored.append((label, m.score))
             }
@@ -113,8 +114,7 @@ public enum LayerComparison {
         for r in rows {
             var cells: [Cell] = [.text(r.step), .number(r.error)]
             for m in r.matches {
-                let single = m.match.algorithmStep == 0 && m.match.algorithmLabel == "1" && m.match.algorithmValue == 1
-                cells += [single ? .empty : .text(m.match.algorithmLabel), .number(m.match.score)]
+                cells += [m.single ? .empty : .text(m.match.algorithmLabel), .number(m.match.score)]
                 if let ilwd = m.ilwd, let cos = m.cosine { cells += [.number(ilwd), .number(cos)] }
             }
             cells.append(.text(r.verdict.description))

@@ -129,7 +129,7 @@ public enum Comparison {
         let rows = LayerComparison.rows(model: modelTrajectory, modelWeights: modelWeights, references: refs.references,
                                         targets: query.ys, kind: kind, threshold: ev.matchThreshold, tieMargin: ev.tieMargin)
         var layers = LayerComparison.table(rows, kind: kind,
-                                           title: "Which algorithm does each \(model.stepNoun) match?")
+                                           title: "Which algorithm does each \(model.isDepthAdjustable ? "loop iteration" : "layer") match?")
         var notes: [String] = []
         if kind == .real {
             notes.append("MSE = mean((ŷ − y)²) at the query (von Oswald et al. report ½·MSE); SPD = mean squared difference of predictions; cos = mean cosine of implied weights ∂ŷ/∂x_q (fitted from \(2 * family.inputDimension) probe queries per prompt); ILWD = mean ‖ŵ_model − ŵ_ref‖².")
