@@ -2,8 +2,9 @@
 // The ICL workbench: in-context learning experiments in Swift (see README.md for the module map).
 import PackageDescription
 
-/// Release builds of the numeric libraries drop bounds checks (shapes are checked once per op instead).
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// Release builds are plain -O: bounds and overflow checks stay on everywhere (untrusted files and configs are
+// parsed here); the hot kernels validate shapes once and then use unsafe buffer pointers, so they lose nothing.
+// No unsafeFlags, so other packages can depend on the NumericCore library product.
 
 let package = Package(
     name: "ICLWorkbench",
@@ -27,14 +28,13 @@ let package = Package(
         .target(
             name: "NumericCore",
             dependencies: ["CLapack", "BLASRuntime", "CZlib"],
-            exclude: ["README.md"],
-            swiftSettings: fast),
+            exclude: ["README.md"]),
         .target(name: "TestSupport", dependencies: ["NumericCore"]),
-        .target(name: "Tasks", dependencies: ["NumericCore"], exclude: ["README.md"], swiftSettings: fast),
-        .target(name: "ClassicalLearners", dependencies: ["NumericCore", "Tasks"], exclude: ["README.md"], swiftSettings: fast),
-        .target(name: "Models", dependencies: ["NumericCore", "Tasks"], exclude: ["README.md"], swiftSettings: fast),
-        .target(name: "Training", dependencies: ["NumericCore", "Tasks", "Models"], exclude: ["README.md"], swiftSettings: fast),
-        .target(name: "Analysis", dependencies: ["NumericCore", "Tasks", "ClassicalLearners"], exclude: ["README.md"], swiftSettings: fast),
+        .target(name: "Tasks", dependencies: ["NumericCore"], exclude: ["README.md"]),
+        .target(name: "ClassicalLearners", dependencies: ["NumericCore", "Tasks"], exclude: ["README.md"]),
+        .target(name: "Models", dependencies: ["NumericCore", "Tasks"], exclude: ["README.md"]),
+        .target(name: "Training", dependencies: ["NumericCore", "Tasks", "Models"], exclude: ["README.md"]),
+        .target(name: "Analysis", dependencies: ["NumericCore", "Tasks", "ClassicalLearners"], exclude: ["README.md"]),
         .target(name: "Experiments",
                 dependencies: ["NumericCore", "Tasks", "ClassicalLearners", "Models", "Training", "Analysis"],
                 exclude: ["README.md"]),
