@@ -40,36 +40,48 @@ public enum Comparison {
     /// learners on fresh prompts, and lines each layer up with each reference's best-matching step. With
     /// `runDirectory`, writes `config.json`, `model.npz`, `history.json` and the reports there (atomically).
     public static func run(_ config: ExperimentConfig, modelFile: URL? = nil, runDirectory: URL? = nil,
+                           mode: RunDirectory.Mode = .fresh, checkpointEvery: Int = 200,
                            quiet: Bool = false) throws -> ComparisonReport {
         try config.validate()
+        guard checkpointEvery >= 1 else { throw TaskError("--checkpoint-every must be ≥ 1, got \(checkpointEvery)") }
+        if let modelFile { try RunDirectory.verify(weights: modelFile, config: config) }
         let family = config.task.family
         var model = config.model.makeModel(dimension: family.inputDimension, seed: config.modelSeed)
         var history: TrainingHistory?
-        if let dir = runDirectory {
-            // Fail before training, not after, if the run directory cannot be written.
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try NumPy.writeAtomically(config.jsonData(), to: dir.appendingPathComponent("config.json"))
+        // The run directory is taken (locked, checked) before training, so a bad --out fails fast.
+        let run = try runDirectory.map { try RunDirectory.open($0, config: config, mode: mode) }
+        defer { run?.unlock() }
+        if let run, mode != .resume {
+            try run.write(config.jsonData(), "config.json")
+            try run.writeManifest(config: config, status: "running")
         }
         if let modelFile {
             try Checkpoint.load(into: &model, from: modelFile)
         } else {
             var training = config.training
             if quiet { training.logEvery = 0 }
-            history = try Trainer.train(&model, task: family, config: training, label: config.name)
+            var resume: TrainingState?
+            if let run, mode == .resume { resume = try Checkpoint.loadState(into: &model, from: run.checkpointURL) }
+            let policy = run.map { r in
+                CheckpointPolicy(every: checkpointEvery) { m, state in try Checkpoint.saveState(m, state, to: r.checkpointURL) }
+            }
+            history = try Trainer.train(&model, task: family, config: training, label: config.name, resume: resume,
+                                        checkpoint: policy)
         }
-        if let dir = runDirectory {
-            try Checkpoint.save(model, to: dir.appendingPathComponent("model.npz"))
+        if let run {
+            try Checkpoint.save(model, to: run.url.appendingPathComponent("model.npz"))
             if let history {
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try NumPy.writeAtomically(try enc.encode(history), to: dir.appendingPathComponent("history.json"))
+                try run.write(try enc.encode(history), "history.json")
             }
         }
         var report = try evaluate(model, config: config)
         report.history = history
-        if let dir = runDirectory {
-            try NumPy.writeAtomically(Data(report.render(.markdown).utf8), to: dir.appendingPathComponent("report.md"))
-            try NumPy.writeAtomically(Data(report.render(.json).utf8), to: dir.appendingPathComponent("report.json"))
+        if let run {
+            try run.write(Data(report.render(.markdown).utf8), "report.md")
+            try run.write(Data(report.render(.json).utf8), "report.json")
+            try run.writeManifest(config: config, status: "done")
         }
         return report
     }

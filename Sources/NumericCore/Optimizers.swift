@@ -61,6 +61,18 @@ public struct Adam<Model: ParameterWalkable>: Optimizer {
         self.maxGradientNorm = maxGradientNorm
     }
 
+    /// The moment estimates `(m, v)` per parameter in walk order (empty before the first step): with `step`,
+    /// everything a resumed run needs to continue bit for bit.
+    public var moments: (first: [Tensor], second: [Tensor]) { (firstMoments, secondMoments) }
+
+    /// Restores the state saved from `step` and `moments` (a checkpoint of a run being resumed).
+    public mutating func restore(step: Int, first: [Tensor], second: [Tensor]) {
+        precondition(first.count == second.count, "Adam.restore: \(first.count) first and \(second.count) second moments")
+        self.step = step
+        firstMoments = first
+        secondMoments = second
+    }
+
     public mutating func update(_ model: inout Model, along gradient: Model.TangentVector) {
         let paths = model.parameterPaths
         if firstMoments.isEmpty {

@@ -117,12 +117,47 @@ extension TargetKind {
     }
 }
 
+/// Everything a training run needs to continue where it stopped, bit for bit: the steps done, the prompt
+/// stream's generator, Adam's step count and moments, and the history so far (the model is saved beside it).
+public struct TrainingState: Equatable {
+    public var completedSteps: Int
+    public var rng: Xoshiro256
+    public var adamStep: Int
+    public var firstMoments: [Tensor]
+    public var secondMoments: [Tensor]
+    public var history: TrainingHistory
+
+    public init(completedSteps: Int, rng: Xoshiro256, adamStep: Int, firstMoments: [Tensor], secondMoments: [Tensor],
+                history: TrainingHistory) {
+        self.completedSteps = completedSteps
+        self.rng = rng
+        self.adamStep = adamStep
+        self.firstMoments = firstMoments
+        self.secondMoments = secondMoments
+        self.history = history
+    }
+}
+
+/// When and how a run saves its state so that it can be resumed.
+public struct CheckpointPolicy {
+    /// Save every this many steps (and after the last one).
+    public var every: Int
+    public var save: (any ICLModel, TrainingState) throws -> Void
+
+    public init(every: Int, save: @escaping (any ICLModel, TrainingState) throws -> Void) {
+        self.every = every
+        self.save = save
+    }
+}
+
 public enum Trainer {
     /// The one training loop, for any model and any task family: fresh prompts every step, Adam, optional
-    /// clipping, progress on stderr. Deterministic given `config.seed` and the model's initial value.
+    /// clipping, progress on stderr. Deterministic given `config.seed` and the model's initial value; from a
+    /// `resume` state (saved by `checkpoint`) it continues to the same final bits as an uninterrupted run.
     @discardableResult
     public static func train<M: ICLModel, F: TaskFamily>(_ model: inout M, task: F, config: TrainingConfig,
-                                                         label: String = "train") throws -> TrainingHistory {
+                                                         label: String = "train", resume: TrainingState? = nil,
+                                                         checkpoint: CheckpointPolicy? = nil) throws -> TrainingHistory {
         try config.validate()
         try task.validate()
         guard task.layouts.contains(model.layout) || (model.layout.isRows && task.layouts.contains(where: \.isRows)) else {
@@ -135,9 +170,19 @@ public enum Trainer {
         var rng = Xoshiro256(seed: config.seed, stream: 1)
         var adam = Adam(for: model, learningRate: config.learningRate, maxGradientNorm: config.maxGradientNorm)
         var history = TrainingHistory()
+        var first = 1
+        if let r = resume {
+            guard r.completedSteps <= config.steps else {
+                throw TaskError("\(label): the checkpoint is at step \(r.completedSteps), past the configured \(config.steps) steps")
+            }
+            rng = r.rng
+            adam.restore(step: r.adamStep, first: r.firstMoments, second: r.secondMoments)
+            history = r.history
+            first = r.completedSteps + 1
+        }
         let (kind, objective) = (task.targetKind, config.objective)
         let start = Date()
-        for step in 1...max(config.steps, 1) where config.steps > 0 {
+        for step in first..<(config.steps + 1) {
             var prompts = task.samplePrompts(batch: config.batchSize, using: &rng)
             if let c = config.curriculum {
                 let k = c.points(atStep: step, total: prompts.pointCount)
@@ -154,13 +199,18 @@ public enum Trainer {
                 history.steps.append(step)
                 history.losses.append(loss)
                 if config.logEvery > 0 {
-                    let rate = Double(step) / max(Date().timeIntervalSince(start), 1e-9)
+                    let rate = Double(step - first + 1) / max(Date().timeIntervalSince(start), 1e-9)
                     FileHandle.standardError.write(String(format: "%@: step %d/%d  loss %.5f  (%.0f steps/s)\n",
                                                           label, step, config.steps, loss, rate).data(using: .utf8)!)
                 }
             }
+            if let c = checkpoint, step % c.every == 0 || step == config.steps {
+                let m = adam.moments
+                try c.save(model, TrainingState(completedSteps: step, rng: rng, adamStep: adam.step, firstMoments: m.first,
+                                                secondMoments: m.second, history: history))
+            }
         }
-        history.secondsPerStep = Date().timeIntervalSince(start) / Double(max(config.steps, 1))
+        history.secondsPerStep = Date().timeIntervalSince(start) / Double(max(config.steps - first + 1, 1))
         return history
     }
 
@@ -207,5 +257,64 @@ public enum Checkpoint {
             guard t.isFinite else { throw NumPyFormatError("\(url.path): '\(p.name)' contains NaN or infinity") }
             model[keyPath: p.value] = t
         }
+    }
+}
+
+extension Checkpoint {
+    /// A resumable checkpoint: the model's arrays plus `adam.m.NAME`, `adam.v.NAME`, `state.steps`
+    /// (completed steps, Adam's step), `state.rng` (the generator's four 64-bit words, each as two exact
+    /// 32-bit halves in float64), `history.steps` and `history.losses`. Written atomically.
+    public static func saveState<M: ParameterWalkable>(_ model: M, _ state: TrainingState, to url: URL) throws {
+        var arrays = model.namedParameters.map { (name: $0.name, tensor: $0.value) }
+        let names = model.parameterPaths.map(\.name)
+        if !state.firstMoments.isEmpty {
+            for (i, name) in names.enumerated() {
+                arrays.append(("adam.m.\(name)", state.firstMoments[i]))
+                arrays.append(("adam.v.\(name)", state.secondMoments[i]))
+            }
+        }
+        let s = state.rng.state
+        let words = [s.0, s.1, s.2, s.3].flatMap { [Double($0 >> 32), Double($0 & 0xFFFF_FFFF)] }
+        arrays.append(("state.steps", Tensor(shape: [2], scalars: [Double(state.completedSteps), Double(state.adamStep)])))
+        arrays.append(("state.rng", Tensor(shape: [8], scalars: words)))
+        arrays.append(("history.steps", Tensor(shape: [state.history.steps.count], scalars: state.history.steps.map(Double.init))))
+        arrays.append(("history.losses", Tensor(shape: [state.history.losses.count], scalars: state.history.losses)))
+        try NumPy.save(arrays, npz: url)
+    }
+
+    /// Loads a checkpoint written by `saveState` into `model` and returns the training state.
+    public static func loadState<M: ParameterWalkable>(into model: inout M, from url: URL) throws -> TrainingState {
+        try load(into: &model, from: url)
+        let arrays = try NumPy.load(npz: url)
+        guard let steps = arrays["state.steps"], steps.scalarCount == 2, let words = arrays["state.rng"], words.scalarCount == 8,
+              let hs = arrays["history.steps"], let hl = arrays["history.losses"], hs.scalarCount == hl.scalarCount else {
+            throw NumPyFormatError("\(url.path): not a resumable checkpoint (needs state.steps, state.rng, history.*)")
+        }
+        func isCount(_ x: Double) -> Bool { x >= 0 && x <= 1e15 && x == x.rounded() }
+        guard steps.scalars.allSatisfy(isCount), hs.scalars.allSatisfy(isCount) else {
+            throw NumPyFormatError("\(url.path): state.steps or history.steps holds a value that is not a step count")
+        }
+        let w = words.scalars
+        guard w.allSatisfy({ $0 >= 0 && $0 < 4_294_967_296 && $0 == $0.rounded() }) else {
+            throw NumPyFormatError("\(url.path): state.rng holds values that are not 32-bit words")
+        }
+        var rng = Xoshiro256(seed: 0)
+        let u = (0..<4).map { UInt64(w[2 * $0]) << 32 | UInt64(w[2 * $0 + 1]) }
+        rng.state = (u[0], u[1], u[2], u[3])
+        var first: [Tensor] = [], second: [Tensor] = []
+        let names = model.parameterPaths.map(\.name)
+        if arrays["adam.m.\(names[0])"] != nil {
+            for p in model.parameterPaths {
+                let shape = model[keyPath: p.value].shape
+                guard let m = arrays["adam.m.\(p.name)"], let v = arrays["adam.v.\(p.name)"], m.shape == shape, v.shape == shape else {
+                    throw NumPyFormatError("\(url.path): Adam moments for '\(p.name)' are missing or mis-shaped")
+                }
+                first.append(m)
+                second.append(v)
+            }
+        }
+        return TrainingState(completedSteps: Int(steps.scalars[0]), rng: rng, adamStep: Int(steps.scalars[1]),
+                             firstMoments: first, secondMoments: second,
+                             history: TrainingHistory(steps: hs.scalars.map { Int($0) }, losses: hl.scalars))
     }
 }

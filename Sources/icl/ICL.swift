@@ -44,25 +44,43 @@ struct ConfigOptions: ParsableArguments {
 
 extension ReportTable.Format: ExpressibleByArgument {}
 
+/// What to do with a run directory that already holds something.
+struct RunDirectoryOptions: ParsableArguments {
+    @Flag(help: "Replace what the --out directory holds.") var overwrite = false
+    @Flag(help: "Continue the interrupted run in --out from its last checkpoint (same config), to the same final bits.")
+    var resume = false
+    @Option(help: "Save a resumable checkpoint every this many training steps.") var checkpointEvery: Int = 200
+
+    func mode() throws -> RunDirectory.Mode {
+        if overwrite && resume { throw ValidationError("give either --overwrite or --resume, not both") }
+        return overwrite ? .overwrite : resume ? .resume : .fresh
+    }
+}
+
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train (or load) a model and line up each layer with GD, Newton, ridge and OLS.")
+        abstract: "Train (or load) a model and line up each layer with its task family's reference learners.")
     @OptionGroup var options: ConfigOptions
     @Option(help: "Load model weights (.npz) instead of training; the config fixes the architecture.") var model: String?
     @Option(help: "Output format: markdown, csv or json.") var format: ReportTable.Format = .markdown
-    @Option(help: "Write a run directory (config.json, model.npz, history.json, report.md, report.json).") var out: String?
+    @Option(help: "Write a run directory (config.json, model.npz, history.json, report.md, report.json, manifest.json).")
+    var out: String?
+    @OptionGroup var runOptions: RunDirectoryOptions
     @Flag(help: "No training progress on stderr.") var quiet = false
 
     func validate() throws {
         if model != nil && options.overridesTraining {
             throw ValidationError("--model loads trained weights; --steps, --batch-size and --learning-rate do not apply")
         }
+        if out == nil && (runOptions.overwrite || runOptions.resume) { throw ValidationError("--overwrite and --resume need --out") }
+        if model != nil && runOptions.resume { throw ValidationError("--resume continues training; --model loads finished weights") }
     }
 
     func run() throws {
         let config = try options.resolve()
         let report = try Comparison.run(config, modelFile: model.map { URL(fileURLWithPath: $0) },
-                                        runDirectory: out.map { URL(fileURLWithPath: $0) }, quiet: quiet)
+                                        runDirectory: out.map { URL(fileURLWithPath: $0) }, mode: try runOptions.mode(),
+                                        checkpointEvery: runOptions.checkpointEvery, quiet: quiet)
         print(report.render(format), terminator: "")
     }
 }
@@ -71,13 +89,15 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train a model and write a run directory.")
     @OptionGroup var options: ConfigOptions
     @Option(help: "The run directory to write.") var out: String
+    @OptionGroup var runOptions: RunDirectoryOptions
     @Flag(help: "No training progress on stderr.") var quiet = false
 
     func run() throws {
         let config = try options.resolve()
-        let report = try Comparison.run(config, runDirectory: URL(fileURLWithPath: out), quiet: quiet)
+        let report = try Comparison.run(config, runDirectory: URL(fileURLWithPath: out), mode: try runOptions.mode(),
+                                        checkpointEvery: runOptions.checkpointEvery, quiet: quiet)
         let last = report.history?.losses.last.map { Cell.format($0) } ?? "—"
-        print("trained \(config.name): final training loss \(last); wrote \(out)/{config.json, model.npz, history.json, report.md, report.json}")
+        print("trained \(config.name): final training loss \(last); wrote \(out)/{config.json, model.npz, checkpoint.npz, history.json, report.md, report.json, manifest.json}")
     }
 }
 

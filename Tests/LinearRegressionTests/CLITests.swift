@@ -2,8 +2,8 @@ import Foundation
 import NumericCore
 import XCTest
 
-/// The `icl` executable end to end: outputs parse, bad input gives one clear error line and a non-zero exit.
-final class CLITests: XCTestCase {
+/// Runs the `icl` executable built next to the test bundle, in a fresh temporary directory per test.
+class CLITestCase: XCTestCase {
     var binary: URL { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("icl") }
     var dir: URL!
 
@@ -16,7 +16,7 @@ final class CLITests: XCTestCase {
     }
     override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(at: dir) } }
 
-    func icl(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    func start(_ args: [String]) throws -> (process: Process, out: Pipe, err: Pipe) {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
@@ -24,11 +24,20 @@ final class CLITests: XCTestCase {
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        return (p, out, err)
     }
 
+    func finish(_ r: (process: Process, out: Pipe, err: Pipe)) -> (status: Int32, out: String, err: String) {
+        let o = r.out.fileHandleForReading.readDataToEndOfFile(), e = r.err.fileHandleForReading.readDataToEndOfFile()
+        r.process.waitUntilExit()
+        return (r.process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func icl(_ args: [String]) throws -> (status: Int32, out: String, err: String) { finish(try start(args)) }
+}
+
+/// The `icl` executable end to end: outputs parse, bad input gives one clear error line and a non-zero exit.
+final class CLITests: CLITestCase {
     func testCompareJSONAndTrainThenReload() throws {
         let r = try icl(["compare", "--preset", "ci-tiny", "--format", "json", "--quiet"])
         XCTAssertEqual(r.status, 0, r.err)
