@@ -16,6 +16,8 @@ public struct ComparisonReport {
     /// The per-layer rows with their verdicts, for code that asks "which algorithm?".
     public var layerRows: [LayerComparison.Row]
     public var history: TrainingHistory?
+    /// Numbers that are not results (overflow, NaN) and prompts at an unsafe scale, one line each.
+    public var warnings: [String] = []
 
     public func render(_ format: ReportTable.Format) -> String {
         let tables = [baselines, layers] + (contextCurve.map { [$0] } ?? [])
@@ -152,7 +154,10 @@ public enum Comparison {
         layers.notes = notes
         let curve = family.everyPointIsTarget
             ? contextLengthCurve(learner: model, references: refs.curveLearners, prompts: prompts, kind: kind) : nil
-        return ComparisonReport(config: config, baselines: baselines, layers: layers, contextCurve: curve, layerRows: rows)
+        var report = ComparisonReport(config: config, baselines: baselines, layers: layers, contextCurve: curve, layerRows: rows)
+        report.warnings = NumericalHealth.scaleWarnings(prompts, source: "evaluation prompts")
+            + ([baselines, layers] + (curve.map { [$0] } ?? [])).flatMap(NumericalHealth.tableWarnings)
+        return report
     }
 
     /// Error (or accuracy) vs number of in-context examples — each point predicted from the ones before it —

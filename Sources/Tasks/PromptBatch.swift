@@ -20,6 +20,9 @@ public struct PromptBatch: Equatable {
     /// Validates shapes and finiteness: a prompt with NaN or ±∞ is refused, naming the array.
     public init(xs: Tensor, ys: Tensor, ws: Tensor? = nil) throws {
         guard xs.rank == 3 else { throw TaskError("prompts: xs must have shape [B, N, D], got \(xs.shape)") }
+        guard xs.shape.allSatisfy({ $0 >= 1 }) else {
+            throw TaskError("prompts: B, N and D must each be ≥ 1 (xs has shape \(xs.shape)); an empty prompt set has nothing to compare")
+        }
         guard ys.shape == [xs.shape[0], xs.shape[1]] else {
             throw TaskError("prompts: ys must have shape [B, N] = \([xs.shape[0], xs.shape[1]]), got \(ys.shape)")
         }

@@ -44,6 +44,15 @@ struct ConfigOptions: ParsableArguments {
 
 extension ReportTable.Format: ExpressibleByArgument {}
 
+/// Prints numerical warnings on stderr, one line each; under `--strict` any warning is a failure (exit 3).
+func report(warnings: [String], strict: Bool) throws {
+    for w in warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+    if strict && !warnings.isEmpty {
+        FileHandle.standardError.write(Data("icl: \(warnings.count) numerical warning\(warnings.count == 1 ? "" : "s") under --strict\n".utf8))
+        throw ExitCode(3)
+    }
+}
+
 /// What to do with a run directory that already holds something.
 struct RunDirectoryOptions: ParsableArguments {
     @Flag(help: "Replace what the --out directory holds.") var overwrite = false
@@ -67,6 +76,7 @@ struct Compare: ParsableCommand {
     var out: String?
     @OptionGroup var runOptions: RunDirectoryOptions
     @Flag(help: "No training progress on stderr.") var quiet = false
+    @Flag(help: "Fail (exit 3) when a number in the report overflowed or the prompts are at an unsafe scale.") var strict = false
 
     func validate() throws {
         if model != nil && options.overridesTraining {
@@ -82,6 +92,7 @@ struct Compare: ParsableCommand {
                                         runDirectory: out.map { URL(fileURLWithPath: $0) }, mode: try runOptions.mode(),
                                         checkpointEvery: runOptions.checkpointEvery, quiet: quiet)
         print(report.render(format), terminator: "")
+        try icl.report(warnings: report.warnings, strict: strict)
     }
 }
 
@@ -145,6 +156,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Prompts .npz with xs [B,N,D] and ys [B,N] (ws optional).") var prompts: String
     @Option(name: .customLong("run"), help: "A run directory (config.json + model.npz) whose model to include.") var runDirectory: String?
     @Option(help: "Output format: markdown, csv or json.") var format: ReportTable.Format = .markdown
+    @Flag(help: "Fail (exit 3) when a number in the table overflowed or the prompts are at an unsafe scale.") var strict = false
 
     func run() throws {
         let batch = try PromptBatch.load(from: URL(fileURLWithPath: prompts))
@@ -182,6 +194,7 @@ struct Eval: ParsableCommand {
             table.notes.append("A huge or non-finite value means a learner diverged there: a fixed step size tuned with N − 1 examples can exceed 2/λ_max of the loss with fewer examples (GD), so its prefix errors at small n blow up.")
         }
         print(table.render(format), terminator: "")
+        try icl.report(warnings: NumericalHealth.scaleWarnings(batch, source: prompts) + NumericalHealth.tableWarnings(table), strict: strict)
     }
 }
 

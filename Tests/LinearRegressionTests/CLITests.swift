@@ -108,4 +108,28 @@ final class CLITests: CLITestCase {
         XCTAssertTrue(r.err.contains("ys contains a non-finite value"), r.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("s.npz").path), "nothing half-written")
     }
+
+    func testNumbersThatAreNotResultsAreReported() throws {
+        // Prompts at 1e150 overflow the learners' squares; at 1e-300 every error underflows to 0. Both are
+        // computed, but each gets a warning line, and --strict turns them into a failure (exit 3).
+        var rng = Xoshiro256(seed: 1)
+        for (scale, expected) in [(1e150, "standardize"), (1e-300, "standardize")] {
+            let xs = Tensor.randomNormal([20, 6, 3], using: &rng) * scale
+            var ys = Tensor(zeros: [20, 6])
+            for i in 0..<ys.scalarCount { ys.scalars[i] = xs.scalars[3 * i] + xs.scalars[3 * i + 1] }
+            let file = dir.appendingPathComponent("scale.npz")
+            try NumPy.save([("xs", xs), ("ys", ys)], npz: file)
+            let plain = try icl(["eval", "--prompts", file.path])
+            XCTAssertEqual(plain.status, 0, plain.err)
+            XCTAssertTrue(plain.err.contains("warning:") && plain.err.contains(expected), "\(scale): \(plain.err)")
+            let strict = try icl(["eval", "--prompts", file.path, "--strict"])
+            XCTAssertEqual(strict.status, 3, "\(scale): \(strict.err)")
+        }
+        // Degenerate prompt sets are input errors, not an exit 0 with η = nan and MSE 0.
+        let empty = dir.appendingPathComponent("empty.npz")
+        try NumPy.save([("xs", Tensor(zeros: [2, 4, 0])), ("ys", Tensor(zeros: [2, 4]))], npz: empty)
+        let r = try icl(["eval", "--prompts", empty.path])
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertEqual(r.err.split(separator: "\n").count, 1, "one error line: \(r.err)")
+    }
 }
