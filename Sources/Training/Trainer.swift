@@ -39,6 +39,14 @@ public struct Curriculum: Codable, Equatable, Sendable {
     }
 }
 
+/// How the learning rate moves during training (a pure function of the step, so resumed runs follow it).
+public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable {
+    /// The configured rate throughout (after any warm-up).
+    case constant
+    /// Cosine decay from the rate to `finalLearningRateFraction` × the rate over the steps after warm-up.
+    case cosine
+}
+
 /// Every knob of the one training loop. Defaults follow von Oswald et al. and the peer benchmarks; a key left
 /// out of a config takes its default.
 public struct TrainingConfig: Equatable, Sendable {
@@ -58,9 +66,19 @@ public struct TrainingConfig: Equatable, Sendable {
     public var objective: TrainingObjective = .query
     /// Grow the points per prompt during training (nil: all N from the start).
     public var curriculum: Curriculum? = nil
+    /// AdamW's decoupled weight decay λ (0: plain Adam, as von Oswald et al.; GPT-style models use 0.01–0.1).
+    public var weightDecay: Double = 0
+    /// Linear warm-up from 0 to the learning rate over this many steps (0: none).
+    public var warmupSteps: Int = 0
+    /// The learning rate after warm-up: constant, or cosine decay (transformers train better with it).
+    public var schedule: LearningRateSchedule = .constant
+    /// Cosine decay's end point as a fraction of the learning rate.
+    public var finalLearningRateFraction: Double = 0.1
 
     public init(steps: Int = 1000, batchSize: Int = 2048, learningRate: Double = 1e-3, maxGradientNorm: Double? = nil,
-                seed: UInt64 = 0, logEvery: Int = 100, objective: TrainingObjective = .query, curriculum: Curriculum? = nil) {
+                seed: UInt64 = 0, logEvery: Int = 100, objective: TrainingObjective = .query, curriculum: Curriculum? = nil,
+                weightDecay: Double = 0, warmupSteps: Int = 0, schedule: LearningRateSchedule = .constant,
+                finalLearningRateFraction: Double = 0.1) {
         self.steps = steps
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -69,6 +87,20 @@ public struct TrainingConfig: Equatable, Sendable {
         self.logEvery = logEvery
         self.objective = objective
         self.curriculum = curriculum
+        self.weightDecay = weightDecay
+        self.warmupSteps = warmupSteps
+        self.schedule = schedule
+        self.finalLearningRateFraction = finalLearningRateFraction
+    }
+
+    /// The learning rate at `step` (1-based): linear warm-up, then constant or cosine decay.
+    public func learningRate(atStep step: Int) -> Double {
+        if warmupSteps > 0 && step <= warmupSteps { return learningRate * Double(step) / Double(warmupSteps) }
+        guard schedule == .cosine else { return learningRate }
+        let span = max(steps - warmupSteps, 1)
+        let progress = min(Double(step - warmupSteps) / Double(span), 1)
+        let floor = finalLearningRateFraction * learningRate
+        return floor + (learningRate - floor) * 0.5 * (1 + cos(.pi * progress))
     }
 
     public func validate() throws {
@@ -77,6 +109,11 @@ public struct TrainingConfig: Equatable, Sendable {
         guard learningRate > 0, learningRate.isFinite else { throw TaskError("training: learning rate must be > 0, got \(learningRate)") }
         if let c = maxGradientNorm, !(c > 0) { throw TaskError("training: max gradient norm must be > 0, got \(c)") }
         guard logEvery >= 0 else { throw TaskError("training: logEvery must be ≥ 0, got \(logEvery)") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw TaskError("training: weightDecay must be ≥ 0, got \(weightDecay)") }
+        guard warmupSteps >= 0 else { throw TaskError("training: warmupSteps must be ≥ 0, got \(warmupSteps)") }
+        guard finalLearningRateFraction >= 0, finalLearningRateFraction <= 1 else {
+            throw TaskError("training: finalLearningRateFraction must be in [0, 1], got \(finalLearningRateFraction)")
+        }
         try curriculum?.validate()
     }
 }
@@ -84,6 +121,7 @@ public struct TrainingConfig: Equatable, Sendable {
 extension TrainingConfig: Codable {
     enum CodingKeys: String, CodingKey {
         case steps, batchSize, learningRate, maxGradientNorm, seed, logEvery, objective, curriculum
+        case weightDecay, warmupSteps, schedule, finalLearningRateFraction
     }
 
     public init(from decoder: Decoder) throws {
@@ -97,6 +135,10 @@ extension TrainingConfig: Codable {
         logEvery = try c.decodeIfPresent(Int.self, forKey: .logEvery) ?? d.logEvery
         objective = try c.decodeIfPresent(TrainingObjective.self, forKey: .objective) ?? d.objective
         curriculum = try c.decodeIfPresent(Curriculum.self, forKey: .curriculum)
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
+        warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? d.warmupSteps
+        schedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .schedule) ?? d.schedule
+        finalLearningRateFraction = try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFraction) ?? d.finalLearningRateFraction
     }
 }
 
@@ -168,7 +210,8 @@ public enum Trainer {
             throw TaskError("\(label): the \(F.familyName) family has one question per prompt; use objective \"query\"")
         }
         var rng = Xoshiro256(seed: config.seed, stream: 1)
-        var adam = Adam(for: model, learningRate: config.learningRate, maxGradientNorm: config.maxGradientNorm)
+        var adam = Adam(for: model, learningRate: config.learningRate, weightDecay: config.weightDecay,
+                        maxGradientNorm: config.maxGradientNorm)
         var history = TrainingHistory()
         var first = 1
         if let r = resume {
@@ -194,6 +237,7 @@ public enum Trainer {
             guard loss.isFinite else {
                 throw TaskError("\(label): the loss became \(loss) at step \(step); lower the learning rate or set a gradient clip")
             }
+            adam.learningRate = config.learningRate(atStep: step)
             adam.update(&model, along: grad)
             if step == 1 || step == config.steps || (config.logEvery > 0 && step % config.logEvery == 0) {
                 history.steps.append(step)

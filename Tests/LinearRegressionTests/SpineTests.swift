@@ -108,4 +108,14 @@ final class SpineTests: XCTestCase {
         let c = Curriculum(startPoints: 3, increment: 2, every: 10)
         XCTAssertEqual([1, 10, 11, 21, 31, 1000].map { c.points(atStep: $0, total: 8) }, [3, 3, 5, 7, 8, 8])
     }
+
+    func testLearningRateScheduleIsWarmUpThenCosine() {
+        // 10 warm-up steps to 1e-3, then cosine to 0.1 × 1e-3 at step 110.
+        let c = TrainingConfig(steps: 110, learningRate: 1e-3, warmupSteps: 10, schedule: .cosine, finalLearningRateFraction: 0.1)
+        XCTAssertEqual(c.learningRate(atStep: 1), 1e-4, accuracy: 1e-18)
+        XCTAssertEqual(c.learningRate(atStep: 10), 1e-3, accuracy: 1e-18)
+        XCTAssertEqual(c.learningRate(atStep: 60), 1e-4 + 0.9e-3 * 0.5, accuracy: 1e-15, "half-way: the mid-point of the cosine")
+        XCTAssertEqual(c.learningRate(atStep: 110), 1e-4, accuracy: 1e-15)
+        XCTAssertEqual(TrainingConfig(learningRate: 3e-3).learningRate(atStep: 500), 3e-3, "constant by default")
+    }
 }
