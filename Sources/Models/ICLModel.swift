@@ -22,10 +22,38 @@ public protocol ICLModel: ParameterWalkable, InContextLearner {
     func readouts(_ tokens: Tensor, contextSize n: Int) -> [Tensor]
     /// Every token after every layer (the residual stream, for probes and constructions).
     func hiddenStates(_ tokens: Tensor, contextSize n: Int) -> [Tensor]
+    /// The training loss on prompts after the last layer, for the family's target kind: at the last point, or
+    /// averaged over every prefix. Row models make one pass per prefix; models with a paired layout
+    /// predict every prefix in one pass.
+    @differentiable(reverse, wrt: self)
+    func trainingLoss(_ prompts: PromptBatch, kind: TargetKind, objective: TrainingObjective) -> Tensor
 }
 
 extension ICLModel {
     public var stepNoun: String { isDepthAdjustable ? "loop" : "layer" }
+
+    /// Row layouts: the loss at the last point, or the mean over prefixes k = 2…N of the last-point loss of
+    /// the first k points (one forward pass each).
+    @differentiable(reverse, wrt: self)
+    public func trainingLoss(_ prompts: PromptBatch, kind: TargetKind, objective: TrainingObjective) -> Tensor {
+        if objective == .query { return rowQueryLoss(prompts, kind: kind) }
+        let count = withoutDerivative(at: prompts.pointCount)
+        var total = rowQueryLoss(withoutDerivative(at: prompts.prefix(points: 2)), kind: kind)
+        for k in 3..<(count + 1) {
+            total = total + rowQueryLoss(withoutDerivative(at: prompts.prefix(points: k)), kind: kind)
+        }
+        return total / Double(count - 1)
+    }
+
+    /// The loss at the last point of each prompt, after the last layer, with row tokens.
+    @differentiable(reverse, wrt: self)
+    public func rowQueryLoss(_ prompts: PromptBatch, kind: TargetKind) -> Tensor {
+        let n = withoutDerivative(at: prompts.pointCount - 1)
+        let z = withoutDerivative(at: TokenLayout.rows(prompts))
+        let target = withoutDerivative(at: prompts.ys.slice(alongAxis: 1, n..<(n + 1)))
+        let r = readouts(z, contextSize: n)
+        return kind.loss(predicted: r[withoutDerivative(at: r.count - 1)], targets: target)
+    }
 
     /// Read-outs for a context and queries given as points (row layouts).
     public func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {

@@ -1,5 +1,6 @@
 import Foundation
 import NumericCore
+import _Differentiation
 
 /// What a family's targets are, and so which loss trains a model and which metrics compare it.
 public enum TargetKind: String, Codable, Sendable, CaseIterable {
@@ -67,4 +68,23 @@ extension TargetKind {
 
     /// The name of the error in tables: "MSE" or "error rate".
     public var errorName: String { self == .real ? "MSE" : "error rate" }
+}
+
+/// What the loss is averaged over.
+public enum TrainingObjective: String, Codable, Sendable, CaseIterable {
+    /// The last point of each prompt only (von Oswald et al.): one forward pass per batch.
+    case query
+    /// Every prefix: point k predicted from points 0..<k, for k = 1…N−1, averaged (Garg et al.). A row model
+    /// makes one forward pass per prefix length.
+    case everyPrefix
+}
+
+extension TargetKind {
+    /// The training loss of read-outs `[B, Q]` against targets `[B, Q]`: mean squared error for real
+    /// targets, the logistic loss `mean(log(1 + exp(−y ŷ)))` for ±1 labels.
+    @differentiable(reverse, wrt: predicted)
+    public func loss(predicted: Tensor, targets: Tensor) -> Tensor {
+        if self == .real { return meanSquaredError(predicted: predicted, expected: targets) }
+        return sigmoidCrossEntropy(logits: predicted, labels: withoutDerivative(at: (targets + 1) / 2))
+    }
 }

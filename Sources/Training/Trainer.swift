@@ -4,15 +4,6 @@ import NumericCore
 import Tasks
 import _Differentiation
 
-/// What the loss is averaged over.
-public enum TrainingObjective: String, Codable, Sendable, CaseIterable {
-    /// The last point of each prompt only (von Oswald et al.): one forward pass per batch.
-    case query
-    /// Every prefix: point k predicted from points 0..<k, for k = 1…N−1, averaged (Garg et al.). A row model
-    /// makes one forward pass per prefix length.
-    case everyPrefix
-}
-
 /// A schedule that grows the number of points per prompt during training (Garg et al.'s curriculum, points
 /// part): `start + increment · ⌊(step − 1) / every⌋` points, capped at the task's N. A pure function of the
 /// step, so a resumed run follows the same schedule.
@@ -149,16 +140,6 @@ public struct TrainingHistory: Codable, Equatable {
     public var secondsPerStep: Double = 0
 }
 
-extension TargetKind {
-    /// The training loss of read-outs `[B, Q]` against targets `[B, Q]`: mean squared error for real
-    /// targets, the logistic loss `mean(log(1 + exp(−y ŷ)))` for ±1 labels.
-    @differentiable(reverse, wrt: predicted)
-    public func loss(predicted: Tensor, targets: Tensor) -> Tensor {
-        if self == .real { return meanSquaredError(predicted: predicted, expected: targets) }
-        return sigmoidCrossEntropy(logits: predicted, labels: withoutDerivative(at: (targets + 1) / 2))
-    }
-}
-
 /// Everything a training run needs to continue where it stopped, bit for bit: the steps done, the prompt
 /// stream's generator, Adam's step count and moments, and the history so far (the model is saved beside it).
 public struct TrainingState: Equatable {
@@ -231,9 +212,7 @@ public enum Trainer {
                 let k = c.points(atStep: step, total: prompts.pointCount)
                 if k < prompts.pointCount { prompts = prompts.prefix(points: k) }
             }
-            let (loss, grad) = valueWithGradient(at: model) { m in
-                objective == .query ? queryLoss(m, prompts, kind: kind) : prefixLoss(m, prompts, kind: kind)
-            }
+            let (loss, grad) = valueWithGradient(at: model) { m in m.trainingLoss(prompts, kind: kind, objective: objective) }
             guard loss.isFinite else {
                 throw TaskError("\(label): the loss became \(loss) at step \(step); lower the learning rate or set a gradient clip")
             }
@@ -261,22 +240,13 @@ public enum Trainer {
     /// The loss at the last point of each prompt, after the model's last layer.
     @differentiable(reverse, wrt: model)
     public static func queryLoss<M: ICLModel>(_ model: M, _ prompts: PromptBatch, kind: TargetKind) -> Tensor {
-        let n = withoutDerivative(at: prompts.pointCount - 1)
-        let z = withoutDerivative(at: TokenLayout.rows(prompts))
-        let target = withoutDerivative(at: prompts.ys.slice(alongAxis: 1, n..<(n + 1)))
-        let r = model.readouts(z, contextSize: n)
-        return kind.loss(predicted: r[withoutDerivative(at: r.count - 1)], targets: target)
+        model.trainingLoss(prompts, kind: kind, objective: .query)
     }
 
     /// The loss averaged over every prefix: point k predicted from points 0..<k, k = 1…N−1.
     @differentiable(reverse, wrt: model)
     public static func prefixLoss<M: ICLModel>(_ model: M, _ prompts: PromptBatch, kind: TargetKind) -> Tensor {
-        let count = withoutDerivative(at: prompts.pointCount)
-        var total = queryLoss(model, withoutDerivative(at: prompts.prefix(points: 2)), kind: kind)
-        for k in 3..<(count + 1) {
-            total = total + queryLoss(model, withoutDerivative(at: prompts.prefix(points: k)), kind: kind)
-        }
-        return total / Double(count - 1)
+        model.trainingLoss(prompts, kind: kind, objective: .everyPrefix)
     }
 }
 
