@@ -14,6 +14,8 @@ public struct ModelSpec: Equatable, Sendable {
         case looped
         /// Ahn/Gatmiry's restricted looped LSA (one trainable matrix A), applied `depth` times.
         case restricted
+        /// A GPT-style softmax transformer on the paired layout: `layers` pre-LN blocks of `width`, `heads` heads.
+        case transformer
     }
     public var kind: Kind = .lsa
     /// Distinct layers (for `.lsa`).
@@ -32,10 +34,12 @@ public struct ModelSpec: Equatable, Sendable {
     public var symmetricPreconditioner: Bool? = nil
     /// Looped model only: feed the prompt back in before every iteration (Yang et al.); nil: `.none`.
     public var injection: InputInjection? = nil
+    /// Transformer only: the residual width W (nil: 64).
+    public var width: Int? = nil
 
     public init(kind: Kind = .lsa, layers: Int = 1, depth: Int = 1, evaluationDepth: Int? = nil, heads: Int = 1,
                 initStd: Double = 0.02, tokenClamp: Double? = nil, symmetricPreconditioner: Bool? = nil,
-                injection: InputInjection? = nil) {
+                injection: InputInjection? = nil, width: Int? = nil) {
         self.kind = kind
         self.layers = layers
         self.depth = depth
@@ -45,10 +49,11 @@ public struct ModelSpec: Equatable, Sendable {
         self.tokenClamp = tokenClamp
         self.symmetricPreconditioner = symmetricPreconditioner
         self.injection = injection
+        self.width = width
     }
 
     /// Layer applications in training: layers for a stack, loop iterations for looped models.
-    public var trainingDepth: Int { kind == .lsa ? layers : depth }
+    public var trainingDepth: Int { kind == .lsa || kind == .transformer ? layers : depth }
     /// Layer applications at evaluation.
     public var testDepth: Int { evaluationDepth ?? trainingDepth }
 
@@ -58,16 +63,25 @@ public struct ModelSpec: Equatable, Sendable {
         }
         if let e = evaluationDepth, e < 1 { throw TaskError("model: evaluation depth must be ≥ 1, got \(e)") }
         if kind == .restricted && heads != 1 { throw TaskError("model: the restricted looped LSA has exactly one head") }
-        if kind == .lsa && evaluationDepth != nil && evaluationDepth != layers {
+        if (kind == .lsa || kind == .transformer) && evaluationDepth != nil && evaluationDepth != layers {
             throw TaskError("model: a stack of distinct layers cannot run at another depth; use kind looped")
         }
-        if kind == .lsa && depth != 1 { throw TaskError("model: 'depth' is for looped models; a stack has 'layers'") }
-        if kind != .lsa && layers != 1 { throw TaskError("model: 'layers' is for kind lsa; a \(kind) model has 'depth' (loop iterations)") }
+        if (kind == .lsa || kind == .transformer) && depth != 1 {
+            throw TaskError("model: 'depth' is for looped models; a stack has 'layers'")
+        }
+        if kind != .lsa && kind != .transformer && layers != 1 { throw TaskError("model: 'layers' is for kind lsa; a \(kind) model has 'depth' (loop iterations)") }
         if kind != .restricted && symmetricPreconditioner != nil {
             throw TaskError("model: 'symmetricPreconditioner' applies to kind restricted only")
         }
         if kind != .looped && injection != nil { throw TaskError("model: 'injection' applies to kind looped only") }
-        if kind == .restricted && tokenClamp != nil { throw TaskError("model: 'tokenClamp' does not apply to kind restricted") }
+        if (kind == .restricted || kind == .transformer) && tokenClamp != nil {
+            throw TaskError("model: 'tokenClamp' does not apply to kind \(kind)")
+        }
+        if kind != .transformer && width != nil { throw TaskError("model: 'width' applies to kind transformer only") }
+        if kind == .transformer {
+            let w = width ?? 64
+            guard w >= 1, w % heads == 0 else { throw TaskError("model: width \(w) must be a positive multiple of heads = \(heads)") }
+        }
         guard initStd >= 0, initStd.isFinite else { throw TaskError("model: initStd must be ≥ 0, got \(initStd)") }
     }
 
@@ -91,13 +105,19 @@ public struct ModelSpec: Equatable, Sendable {
         case .restricted:
             return RestrictedLoopedLSA(a: Tensor.randomNormal([d, d], standardDeviation: initStd, using: &rng),
                                        depth: depth, symmetric: symmetricPreconditioner ?? false)
+        case .transformer:
+            return GPT(dimension: d, width: width ?? 64, layers: layers, heads: heads, std: initStd, using: &rng)
         }
+    }
+
+    /// The token layout the model reads.
+    public var layout: TokenLayout { kind == .transformer ? .paired : .concatenated
     }
 }
 
 extension ModelSpec: Codable {
     enum CodingKeys: String, CodingKey {
-        case kind, layers, depth, evaluationDepth, heads, initStd, tokenClamp, symmetricPreconditioner, injection
+        case kind, layers, depth, evaluationDepth, heads, initStd, tokenClamp, symmetricPreconditioner, injection, width
     }
 
     public init(from decoder: Decoder) throws {
@@ -112,6 +132,7 @@ extension ModelSpec: Codable {
         tokenClamp = try c.decodeIfPresent(Double.self, forKey: .tokenClamp)
         symmetricPreconditioner = try c.decodeIfPresent(Bool.self, forKey: .symmetricPreconditioner)
         injection = try c.decodeIfPresent(InputInjection.self, forKey: .injection)
+        width = try c.decodeIfPresent(Int.self, forKey: .width)
     }
 }
 
@@ -241,8 +262,9 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
         try evaluation.validate()
         let family = task.family
         guard family.pointCount >= 2 else { throw TaskError("task: prompts need at least 2 points (a context and a query)") }
-        guard family.layouts.contains(where: \.isRows) else {
-            throw TaskError("model: the \(model.kind) model reads row tokens; the \(task.familyName) family gives \(family.layouts.map(\.rawValue))")
+        let layout = model.layout
+        guard family.layouts.contains(layout) || (layout.isRows && family.layouts.contains(where: \.isRows)) else {
+            throw TaskError("model: the \(model.kind) model reads \(layout.rawValue) tokens; the \(task.familyName) family gives \(family.layouts.map(\.rawValue).joined(separator: ", "))")
         }
         if let shifted = evaluation.task {
             guard shifted.familyName == task.familyName, shifted.family.inputDimension == family.inputDimension,
