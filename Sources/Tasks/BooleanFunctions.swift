@@ -62,7 +62,8 @@ public struct BooleanTask: Codable, Equatable, Sendable {
     public var points: Int
     public var functionClass: BooleanFunctionClass
     /// Bhattamishra et al.'s balancing: with probability 0.3 (0.35 for DNF) an example is forced positive
-    /// (negative for disjunctions), so labels are not almost all one sign.
+    /// (negative for disjunctions and 3-CNF, whose forced example falsifies one clause), so labels are not
+    /// almost all one sign.
     public var balanced: Bool
     /// Put the class's teaching sequence first (conjunctions: k + 2 examples; monotone: k + 1; 3-DNF: each
     /// term's conjunction sequence in turn).
@@ -188,8 +189,9 @@ struct BooleanFunction {
             return BooleanFunction(kind: .dnf, weights: [Int](repeating: 0, count: n), bias: 0,
                                    terms: (0..<3).map { _ in BooleanTask.literals(n, zero: 0.8, using: &rng) }, forcing: 0.35)
         case .cnf3:
-            return BooleanFunction(kind: .cnf, weights: [Int](repeating: 0, count: n), bias: 0,
-                                   terms: (0..<3).map { _ in BooleanTask.literals(n, zero: 0.8, using: &rng) }, forcing: 0.3)
+            let clauses = (0..<3).map { _ in BooleanTask.literals(n, zero: 0.8, using: &rng) }
+            return BooleanFunction(kind: .cnf, weights: [Int](repeating: 0, count: n), bias: 0, terms: clauses,
+                                   forcing: 0.3, forcePositive: false)
         case .majority:
             return BooleanFunction(kind: .threshold, weights: (0..<n).map { _ in rng.nextUniform() < 0.3 ? 1 : 0 }, bias: 0.5)
         case .zeroOneThreshold:
@@ -231,20 +233,17 @@ struct BooleanFunction {
         }
     }
 
-    /// With probability `forcing`, overwrite `x` to satisfy (or, for disjunctions, falsify) the function.
+    /// With probability `forcing`, overwrite `x` to satisfy (or, for disjunctions and CNF, falsify) the function.
+    /// DNF: every literal of one random term made true, so the OR is true. CNF, the dual: every literal of one
+    /// random clause made false, so the AND is false — a forced *negative*, as in Bhattamishra et al.'s code.
     func balance(_ x: inout [Int], using rng: inout Xoshiro256) {
         guard forcing > 0, rng.nextUniform() < forcing else { return }
         switch kind {
         case .threshold:
             for i in x.indices where weights[i] != 0 { x[i] = forcePositive ? weights[i] : -weights[i] }
-        case .dnf:
+        case .dnf, .cnf:
             let t = terms[Int(rng.next() % UInt64(terms.count))]
-            for i in x.indices where t[i] != 0 { x[i] = t[i] }
-        case .cnf:
-            for t in terms {
-                let support = t.indices.filter { t[$0] != 0 }
-                if let i = support.isEmpty ? nil : support[Int(rng.next() % UInt64(support.count))] { x[i] = t[i] }
-            }
+            for i in x.indices where t[i] != 0 { x[i] = kind == .dnf ? t[i] : -t[i] }
         default: break
         }
     }
