@@ -7,20 +7,28 @@ import Tasks
 /// minimum-norm least-squares fit on the Fourier features, which is how it is computed (SVD-based, exact also
 /// when the context determines f). The evidence 𝒩(y; 0, K + jitter·I) weighs the candidate N's.
 public struct FourierBayes: InContextLearner {
-    /// Candidate max frequencies with prior weights (one candidate: the single-class Bayes predictor).
+    /// Candidate indices K with prior weights (one candidate: the single-class Bayes predictor). Candidate K
+    /// uses the frequencies `FourierTask.frequencies(index: K, band: band, maxFrequency: maxFrequency)`.
     public var candidates: [(frequency: Int, prior: Double)]
     public var halfPeriod: Double
     public var constantTerm: Bool
+    /// Which frequencies K switches on: 1…K (`.upToK`, K = N) or K…maxFrequency (`.fromK`, K = M).
+    public var band: FourierTask.FrequencyBand
+    /// The top frequency of a `.fromK` band.
+    public var maxFrequency: Int
     /// Added to K's diagonal (numerical noise; REFERENCES suggests ~1e-8).
     public var jitter: Double
-    /// Per-prompt true N, for the oracle that knows it (overrides `candidates`).
+    /// Per-prompt true index K, for the oracle that knows it (overrides `candidates`).
     public var oracleFrequencies: [Int]?
 
     public init(candidates: [(frequency: Int, prior: Double)], halfPeriod: Double = 5, constantTerm: Bool,
-                jitter: Double = 1e-8, oracleFrequencies: [Int]? = nil) {
+                band: FourierTask.FrequencyBand = .upToK, maxFrequency: Int? = nil, jitter: Double = 1e-8,
+                oracleFrequencies: [Int]? = nil) {
         self.candidates = candidates
         self.halfPeriod = halfPeriod
         self.constantTerm = constantTerm
+        self.band = band
+        self.maxFrequency = maxFrequency ?? (candidates.map(\.frequency) + (oracleFrequencies ?? [])).max() ?? 1
         self.jitter = jitter
         self.oracleFrequencies = oracleFrequencies
     }
@@ -34,24 +42,40 @@ public struct FourierBayes: InContextLearner {
     public static func modelAverage(_ task: FourierTask) -> FourierBayes {
         let prior = task.frequencyPrior ?? Array(repeating: 1.0 / Double(task.maxFrequency), count: task.maxFrequency)
         return FourierBayes(candidates: prior.enumerated().map { ($0.offset + 1, $0.element) }, halfPeriod: task.halfPeriod,
-                            constantTerm: task.hasConstantTerm)
+                            constantTerm: task.hasConstantTerm, band: task.hasConstantTerm ? .upToK : task.band,
+                            maxFrequency: task.maxFrequency)
+    }
+
+    /// The oracle that knows each prompt's index K (`frequencies`, as returned by `FourierTask.sample`).
+    public static func oracle(_ task: FourierTask, frequencies: [Int]) -> FourierBayes {
+        FourierBayes(candidates: [], halfPeriod: task.halfPeriod, constantTerm: task.hasConstantTerm,
+                     band: task.hasConstantTerm ? .upToK : task.band, maxFrequency: task.maxFrequency,
+                     oracleFrequencies: frequencies)
     }
 
     public var name: String {
-        if oracleFrequencies != nil { return "oracle (true N)" }
-        return candidates.count == 1 ? "least squares on N = \(candidates[0].frequency) features" : "Bayesian model average over N"
+        if oracleFrequencies != nil { return band == .upToK ? "oracle (true N)" : "oracle (true lowest frequency M)" }
+        if candidates.count == 1 {
+            let r = FourierTask.frequencies(index: candidates[0].frequency, band: band, maxFrequency: maxFrequency)
+            return band == .upToK ? "least squares on N = \(r.upperBound - 1) features"
+                                  : "least squares on frequencies \(r.lowerBound)…\(r.upperBound - 1)"
+        }
+        return band == .upToK ? "Bayesian model average over N" : "Bayesian model average over M"
     }
 
     /// Posterior weights β_N ∝ prior_N · 𝒩(y; 0, K_N) for one context, and each candidate's posterior mean at the queries.
     public func posterior(context x: [Double], y: [Double], queries: [Double], frequencies: [(Int, Double)]) -> (weights: [Double], means: [[Double]]) {
         var logw: [Double] = [], means: [[Double]] = []
         for (n, prior) in frequencies {
-            let phi = x.map { FourierTask.features($0, frequencies: n, halfPeriod: halfPeriod, constant: constantTerm) }
-            let phiQ = queries.map { FourierTask.features($0, frequencies: n, halfPeriod: halfPeriod, constant: constantTerm) }
+            let r = FourierTask.frequencies(index: n, band: band, maxFrequency: maxFrequency)
+            let phi = x.map { FourierTask.features($0, band: r, halfPeriod: halfPeriod, constant: constantTerm) }
+            let phiQ = queries.map { FourierTask.features($0, band: r, halfPeriod: halfPeriod, constant: constantTerm) }
             let m = x.count
             if m == 0 { logw.append(Foundation.log(max(prior, 1e-300))); means.append(queries.map { _ in 0 }); continue }
             var k = Tensor(zeros: [m, m])
-            for i in 0..<m { for j in 0..<m { k.scalars[i * m + j] = zip(phi[i], phi[j]).reduce(0) { $0 + $1.0 * $1.1 } / Double(n) } }
+            for i in 0..<m {
+                for j in 0..<m { k.scalars[i * m + j] = zip(phi[i], phi[j]).reduce(0) { $0 + $1.0 * $1.1 } / Double(r.count) }
+            }
             for i in 0..<m { k.scalars[i * m + i] += jitter }
             guard let alpha = try? LinearAlgebra.solveSPD(k, Tensor(y)), let logdet = try? LinearAlgebra.logDeterminantSPD(k) else {
                 logw.append(-.infinity); means.append(queries.map { _ in 0 }); continue
