@@ -3,7 +3,8 @@ import NumericCore
 import Tasks
 
 // The reference learners of Bhattamishra et al. (2024) for Boolean functions. Inputs and labels are ±1;
-// every learner predicts ±1, or 0 when it abstains (counted wrong by `BooleanMetrics.accuracy`).
+// every learner predicts ±1, or 0 when it abstains or ties (scored by `BooleanMetrics.accuracyByPosition`:
+// wrong under the workbench's conventions, ½ after the first point under `.bhattamishra`).
 
 /// A Boolean learner answers one prompt at a time; the batch loop and the `InContextLearner` plumbing are shared.
 protocol PerPromptBooleanLearner: InContextLearner {
@@ -84,16 +85,26 @@ public struct Elimination: PerPromptBooleanLearner {
 
 /// Gaussian elimination over GF(2) for parities: with bits bᵢ = (1 − xᵢ)/2 and label bit (1 − y)/2, a parity is
 /// a linear system. A query in the row space of the context is answered exactly; otherwise by a coin flip.
+/// `.bhattamishra` conventions: the reference's parity labels are linear in the bits (1 + xᵢ)/2 with label bit
+/// (1 + y)/2 instead, and a query outside the row space — where the consistent parities split evenly — is a
+/// tie (0, scored ½) rather than a coin.
 public struct GF2Elimination: PerPromptBooleanLearner {
     public var seed: UInt64
-    public init(seed: UInt64 = 0) { self.seed = seed }
+    public var conventions: BooleanConventions
+    public init(seed: UInt64 = 0, conventions: BooleanConventions = .workbench) {
+        self.seed = seed
+        self.conventions = conventions
+    }
     public var name: String { "GF(2) elimination" }
 
+    /// The input value encoded as bit 1: −1 for the workbench's parity χ_S, +1 for the reference's.
+    static func one(_ conventions: BooleanConventions) -> Int { conventions == .workbench ? -1 : 1 }
+
     /// The context's row-echelon basis: (vector, label bit), pivots are each vector's lowest set bit.
-    static func basis(_ context: [([Int], Int)]) -> [(UInt64, UInt64)] {
+    static func basis(_ context: [([Int], Int)], one: Int = -1) -> [(UInt64, UInt64)] {
         var basis: [(UInt64, UInt64)] = []
         for (x, y) in context {
-            var v = bits(x), l: UInt64 = y == 1 ? 0 : 1
+            var v = bits(x, one: one), l: UInt64 = y == one ? 1 : 0
             for (bv, bl) in basis where v & (bv & (~bv &+ 1)) != 0 { v ^= bv; l ^= bl }
             if v == 0 { continue }
             let pivot = v & (~v &+ 1)
@@ -103,9 +114,10 @@ public struct GF2Elimination: PerPromptBooleanLearner {
         return basis
     }
 
-    static func bits(_ x: [Int]) -> UInt64 {
+    /// Bit i set iff xᵢ = `one`.
+    static func bits(_ x: [Int], one: Int = -1) -> UInt64 {
         var v: UInt64 = 0
-        for (i, xi) in x.enumerated() where xi == -1 { v |= 1 << UInt64(i) }
+        for (i, xi) in x.enumerated() where xi == one { v |= 1 << UInt64(i) }
         return v
     }
 
@@ -113,22 +125,29 @@ public struct GF2Elimination: PerPromptBooleanLearner {
     public static func rank(_ xs: [[Int]]) -> Int { basis(xs.map { ($0, 1) }).count }
 
     func predict(context: [([Int], Int)], queries: [[Int]], prompt: Int) -> [Int] {
-        let basis = GF2Elimination.basis(context)
+        let one = GF2Elimination.one(conventions)
+        let basis = GF2Elimination.basis(context, one: one)
         var coin = Xoshiro256(seed: seed, stream: UInt64(prompt))
         return queries.map { x in
-            var v = GF2Elimination.bits(x), l: UInt64 = 0
+            var v = GF2Elimination.bits(x, one: one), l: UInt64 = 0
             for (bv, bl) in basis where v & (bv & (~bv &+ 1)) != 0 { v ^= bv; l ^= bl }
-            if v == 0 { return l == 0 ? 1 : -1 }
+            if v == 0 { return l == 1 ? one : -one }
+            if conventions == .bhattamishra { return 0 }
             return coin.next() & 1 == 0 ? 1 : -1
         }
     }
 }
 
 /// The Bayes-optimal learner for k-sparse parities under a uniform prior on supports: the majority vote of
-/// every k-subset consistent with the context (0 on a tie).
+/// every k-subset consistent with the context (0 on a tie). `conventions` picks the parity sign (see
+/// `GF2Elimination`).
 public struct SparseParityBayes: PerPromptBooleanLearner {
     public var support: Int
-    public init(support: Int) { self.support = support }
+    public var conventions: BooleanConventions
+    public init(support: Int, conventions: BooleanConventions = .workbench) {
+        self.support = support
+        self.conventions = conventions
+    }
     public var name: String { "Bayes vote over \(support)-sparse parities" }
 
     func predict(context: [([Int], Int)], queries: [[Int]], prompt: Int) -> [Int] {
@@ -140,12 +159,13 @@ public struct SparseParityBayes: PerPromptBooleanLearner {
             for i in start..<n { choose(i + 1, left - 1, mask | (1 << UInt64(i))) }
         }
         choose(0, support, 0)
-        let rows = context.map { (GF2Elimination.bits($0.0), $0.1 == 1 ? 0 : 1) }
+        let one = GF2Elimination.one(conventions)
+        let rows = context.map { (GF2Elimination.bits($0.0, one: one), $0.1 == one ? 1 : 0) }
         let consistent = subsets.filter { s in rows.allSatisfy { (v, l) in (v & s).nonzeroBitCount % 2 == l } }
         return queries.map { x in
-            let v = GF2Elimination.bits(x)
+            let v = GF2Elimination.bits(x, one: one)
             var vote = 0
-            for s in consistent { vote += (v & s).nonzeroBitCount % 2 == 0 ? 1 : -1 }
+            for s in consistent { vote += (v & s).nonzeroBitCount % 2 == 1 ? one : -one }
             return vote > 0 ? 1 : (vote < 0 ? -1 : 0)
         }
     }
@@ -172,11 +192,14 @@ public struct BooleanNearestNeighbour: PerPromptBooleanLearner {
     }
 }
 
-/// Averaging: `ŵ = mean(yᵢ xᵢ)`, predict `sign(ŵ · x)` (0 on a tie).
+/// Averaging: `ŵ = mean(yᵢ xᵢ)`, predict `sign(ŵ · x)` (0 on a tie). With no context: 0 under the workbench's
+/// conventions, −1 under `.bhattamishra` (the reference's first-point prediction).
 public struct BooleanAveraging: PerPromptBooleanLearner {
-    public init() {}
+    public var conventions: BooleanConventions
+    public init(conventions: BooleanConventions = .workbench) { self.conventions = conventions }
     public var name: String { "averaging" }
     func predict(context: [([Int], Int)], queries: [[Int]], prompt: Int) -> [Int] {
+        if context.isEmpty && conventions == .bhattamishra { return queries.map { _ in -1 } }
         let n = queries.first?.count ?? 0
         var w = [Int](repeating: 0, count: n)
         for (x, y) in context { for i in 0..<n { w[i] += y * x[i] } }
@@ -205,39 +228,52 @@ public struct Perceptron: PerPromptBooleanLearner {
     }
 }
 
-/// The null classifier: the context's majority label (0 on a tie).
+/// The null classifier: the context's majority label (0 on a tie) under the workbench's conventions; always −1
+/// under `.bhattamishra` (the reference's `NullClassifier`, which scores the class's rate of negatives).
 public struct MajorityLabel: PerPromptBooleanLearner {
-    public init() {}
-    public var name: String { "null (majority label)" }
+    public var conventions: BooleanConventions
+    public init(conventions: BooleanConventions = .workbench) { self.conventions = conventions }
+    public var name: String { conventions == .workbench ? "null (majority label)" : "null (always −1)" }
     func predict(context: [([Int], Int)], queries: [[Int]], prompt: Int) -> [Int] {
+        if conventions == .bhattamishra { return queries.map { _ in -1 } }
         let s = context.reduce(0) { $0 + $1.1 }
         return queries.map { _ in s > 0 ? 1 : (s < 0 ? -1 : 0) }
     }
 }
 
 public enum BooleanMetrics {
-    /// Per-position accuracy of prefix predictions `[B, N]` against labels: a prediction of exactly 0 is wrong.
-    public static func accuracyByPosition(_ predictions: Tensor, labels: Tensor) -> [Double] {
+    /// Per-position accuracy of prefix predictions `[B, N]` against labels. A prediction of exactly 0 is wrong
+    /// under the workbench's conventions. Under `.bhattamishra` a 0 at position k ≥ 1 is a tie and scores ½ (the
+    /// expectation of the reference's float rounding, see `BooleanConventions`), and a 0 at position 0 — the
+    /// reference's hard-coded first-point prediction — scores 0.
+    public static func accuracyByPosition(_ predictions: Tensor, labels: Tensor,
+                                          conventions: BooleanConventions = .workbench) -> [Double] {
         let (b, n) = (labels.shape[0], labels.shape[1])
         return (0..<n).map { k in
-            Double((0..<b).filter { p in
+            let tie = conventions == .bhattamishra && k > 0 ? 0.5 : 0
+            return (0..<b).reduce(0.0) { score, p in
                 let y = predictions.scalars[p * n + k]
-                return y != 0 && (y > 0) == (labels.scalars[p * n + k] > 0)
-            }.count) / Double(b)
+                return score + (y == 0 ? tie : ((y > 0) == (labels.scalars[p * n + k] > 0) ? 1 : 0))
+            } / Double(b)
         }
     }
 
-    /// The learners worth comparing for a class (Bhattamishra et al.'s baselines plus the class's exact learner).
-    public static func learners(for c: BooleanFunctionClass) -> [InContextLearner] {
+    /// The learners worth comparing for a class (Bhattamishra et al.'s baselines plus the class's exact
+    /// learner), each following `conventions`; the list's order and length do not depend on them.
+    public static func learners(for c: BooleanFunctionClass,
+                                conventions: BooleanConventions = .workbench) -> [InContextLearner] {
         var exact: [InContextLearner] = []
         switch c {
         case .conjunction: exact = [Elimination()]
         case .monotoneConjunction: exact = [Elimination(monotone: true), Elimination()]
         case .disjunction, .sparseDisjunction: exact = [Elimination(dual: true)]
-        case .parity: exact = [GF2Elimination()]
-        case .sparseParity(let k): exact = [GF2Elimination(), SparseParityBayes(support: k)]
+        case .parity: exact = [GF2Elimination(conventions: conventions)]
+        case .sparseParity(let k):
+            exact = [GF2Elimination(conventions: conventions), SparseParityBayes(support: k, conventions: conventions)]
         default: break
         }
-        return exact + [BooleanNearestNeighbour(), BooleanNearestNeighbour(cosine: true), BooleanAveraging(), Perceptron(), MajorityLabel()]
+        return exact + [BooleanNearestNeighbour(), BooleanNearestNeighbour(cosine: true),
+                        BooleanAveraging(conventions: conventions), Perceptron(),
+                        MajorityLabel(conventions: conventions)]
     }
 }

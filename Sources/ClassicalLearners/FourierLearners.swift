@@ -2,26 +2,53 @@ import Foundation
 import NumericCore
 import Tasks
 
-/// Bayesian learners for Fourier-series regression. Under the prior f = Φ_N a/√N, a ~ N(0, I), f is a Gaussian
-/// process with kernel K = Φ_N Φ_Nᵀ / N, so the noiseless posterior mean at x_q is k_qᵀ K⁻¹ y: the
-/// minimum-norm least-squares fit on the Fourier features, which is how it is computed (SVD-based, exact also
-/// when the context determines f). The evidence 𝒩(y; 0, K + jitter·I) weighs the candidate N's.
+/// Bayesian learners for Fourier-series regression. Candidate K of a task draws f = Ψ_K(x) a with a ~ N(0, I)
+/// and features `Ψ_K = s · Φ_R / √|R|` (R the frequencies K switches on, s the coefficient scale), so f is a
+/// Gaussian process with kernel `K_K = Ψ_K Ψ_Kᵀ` and K_K(x, x) = s² (without a constant term).
+///
+/// Evidence and mean come from one thin SVD of the context's features `Ψ = U diag(d) Vᵀ` (`[m, p]`,
+/// k = min(m, p) singular values) and c = Uᵀy. The data are noiseless; in the evidence a tiny noise
+/// η² = `relativeJitter` · s², relative to the kernel's diagonal so that it scales with the data, stands in for
+/// directions that rounding cannot resolve:
+///
+///     log p(y | K) = −½ [ Σᵢ cᵢ² / (dᵢ² + η²) + ‖y − U c‖² / η² + Σᵢ log(dᵢ² + η²) + (m − k) log η² + m log 2π ]
+///     E[a | y]     = Σ_{dᵢ > max(m, p)·ε·d₁} (cᵢ / dᵢ) vᵢ     (noiseless posterior mean: min-norm least squares)
+///
+/// The first is 𝒩(y; 0, ΨΨᵀ + η² I) exactly, evaluated in ΨΨᵀ's eigenbasis. It replaces a Cholesky of the m × m
+/// kernel with a fixed 1e-8 jitter: two inputs 0.008 apart make K_K's smallest eigenvalue ~1e-11 for a square
+/// Ψ, the 1e-8 jitter then hid a wrong class's misfit (evidence e^{+9} instead of e^{−197}), and the average
+/// followed that class's wild interpolant. An SVD of Ψ gets eigenvalues dᵢ² to ≈ ε·d₁·dᵢ rather than ε·λ_max,
+/// so η² can sit far below them. The mean keeps the exact noiseless limit (NumPy's `lstsq` cut-off): a true
+/// class's small directions carry cᵢ = dᵢ·(vᵢ·a), which shrinking by dᵢ²/(dᵢ² + η²) would bias.
 public struct FourierBayes: InContextLearner {
-    /// Candidate max frequencies with prior weights (one candidate: the single-class Bayes predictor).
+    /// Candidate indices K with prior weights (one candidate: the single-class Bayes predictor). Candidate K
+    /// uses the frequencies `FourierTask.frequencies(index: K, band: band, maxFrequency: maxFrequency)`.
     public var candidates: [(frequency: Int, prior: Double)]
     public var halfPeriod: Double
     public var constantTerm: Bool
-    /// Added to K's diagonal (numerical noise; REFERENCES suggests ~1e-8).
-    public var jitter: Double
-    /// Per-prompt true N, for the oracle that knows it (overrides `candidates`).
+    /// Which frequencies K switches on: 1…K (`.upToK`, K = N) or K…maxFrequency (`.fromK`, K = M).
+    public var band: FourierTask.FrequencyBand
+    /// The top frequency of a `.fromK` band.
+    public var maxFrequency: Int
+    /// Standard deviation s of the coefficients' prior (the task's `coefficientScale`).
+    public var coefficientScale: Double
+    /// The evidence's noise variance relative to s², η² = relativeJitter · s². Small enough to leave the smallest
+    /// eigenvalues of ΨΨᵀ that near-coincident inputs produce (~1e-11 at a gap of 0.008) visible; large enough
+    /// that rounding in y — even float32's 1e-7 relative, (1e-7)²/η² = 0.01 per direction — stays negligible.
+    public var relativeJitter: Double
+    /// Per-prompt true index K, for the oracle that knows it (overrides `candidates`).
     public var oracleFrequencies: [Int]?
 
     public init(candidates: [(frequency: Int, prior: Double)], halfPeriod: Double = 5, constantTerm: Bool,
-                jitter: Double = 1e-8, oracleFrequencies: [Int]? = nil) {
+                band: FourierTask.FrequencyBand = .upToK, maxFrequency: Int? = nil, coefficientScale: Double = 1,
+                relativeJitter: Double = 1e-12, oracleFrequencies: [Int]? = nil) {
         self.candidates = candidates
         self.halfPeriod = halfPeriod
         self.constantTerm = constantTerm
-        self.jitter = jitter
+        self.band = band
+        self.maxFrequency = maxFrequency ?? (candidates.map(\.frequency) + (oracleFrequencies ?? [])).max() ?? 1
+        self.coefficientScale = coefficientScale
+        self.relativeJitter = relativeJitter
         self.oracleFrequencies = oracleFrequencies
     }
 
@@ -33,34 +60,78 @@ public struct FourierBayes: InContextLearner {
     /// The exact Bayesian model average for a task's frequency prior.
     public static func modelAverage(_ task: FourierTask) -> FourierBayes {
         let prior = task.frequencyPrior ?? Array(repeating: 1.0 / Double(task.maxFrequency), count: task.maxFrequency)
-        return FourierBayes(candidates: prior.enumerated().map { ($0.offset + 1, $0.element) }, halfPeriod: task.halfPeriod,
-                            constantTerm: task.hasConstantTerm)
+        return FourierBayes(candidates: prior.enumerated().map { ($0.offset + 1, $0.element) },
+                            halfPeriod: task.halfPeriod, constantTerm: task.hasConstantTerm,
+                            band: task.hasConstantTerm ? .upToK : task.band, maxFrequency: task.maxFrequency,
+                            coefficientScale: task.coefficientScale)
+    }
+
+    /// The oracle that knows each prompt's index K (`frequencies`, as returned by `FourierTask.sample`).
+    public static func oracle(_ task: FourierTask, frequencies: [Int]) -> FourierBayes {
+        FourierBayes(candidates: [], halfPeriod: task.halfPeriod, constantTerm: task.hasConstantTerm,
+                     band: task.hasConstantTerm ? .upToK : task.band, maxFrequency: task.maxFrequency,
+                     coefficientScale: task.coefficientScale, oracleFrequencies: frequencies)
     }
 
     public var name: String {
-        if oracleFrequencies != nil { return "oracle (true N)" }
-        return candidates.count == 1 ? "least squares on N = \(candidates[0].frequency) features" : "Bayesian model average over N"
+        if oracleFrequencies != nil { return band == .upToK ? "oracle (true N)" : "oracle (true lowest frequency M)" }
+        if candidates.count == 1 {
+            let r = FourierTask.frequencies(index: candidates[0].frequency, band: band, maxFrequency: maxFrequency)
+            return band == .upToK ? "least squares on N = \(r.upperBound - 1) features"
+                                  : "least squares on frequencies \(r.lowerBound)…\(r.upperBound - 1)"
+        }
+        return band == .upToK ? "Bayesian model average over N" : "Bayesian model average over M"
     }
 
-    /// Posterior weights β_N ∝ prior_N · 𝒩(y; 0, K_N) for one context, and each candidate's posterior mean at the queries.
-    public func posterior(context x: [Double], y: [Double], queries: [Double], frequencies: [(Int, Double)]) -> (weights: [Double], means: [[Double]]) {
+    /// Candidate K's scaled features Ψ_K(x) (a row of Ψ).
+    func features(_ x: Double, frequencies r: Range<Int>) -> [Double] {
+        let scale = coefficientScale / Double(r.count).squareRoot()
+        return FourierTask.features(x, band: r, halfPeriod: halfPeriod, constant: constantTerm).map { $0 * scale }
+    }
+
+    /// log p(y | K) and the noiseless posterior mean of the coefficients, from the thin SVD of the features
+    /// (see the type).
+    func evidence(_ psi: [[Double]], _ y: [Double]) -> (logEvidence: Double, coefficients: [Double]) {
+        let (m, p) = (psi.count, psi[0].count)
+        let noise = relativeJitter * coefficientScale * coefficientScale
+        // Inputs are finite by construction (cos, sin of finite x), so the SVD succeeds.
+        let (u, d, vt) = try! LinearAlgebra.svd(Tensor(psi))
+        let k = d.scalarCount
+        var c = [Double](repeating: 0, count: k)
+        for i in 0..<m { for j in 0..<k { c[j] += u.scalars[i * k + j] * y[i] } }
+        var residual = 0.0
+        for i in 0..<m {
+            var fit = 0.0
+            for j in 0..<k { fit += u.scalars[i * k + j] * c[j] }
+            residual += (y[i] - fit) * (y[i] - fit)
+        }
+        var quad = residual / noise, logdet = Double(m - k) * Foundation.log(noise)
+        var coefficients = [Double](repeating: 0, count: p)
+        let cutoff = Double(max(m, p)) * .ulpOfOne * (d.scalars.first ?? 0)
+        for j in 0..<k {
+            let e = d.scalars[j] * d.scalars[j] + noise
+            quad += c[j] * c[j] / e
+            logdet += Foundation.log(e)
+            guard d.scalars[j] > cutoff else { continue }
+            for l in 0..<p { coefficients[l] += vt.scalars[j * p + l] * c[j] / d.scalars[j] }
+        }
+        return (-0.5 * (quad + logdet + Double(m) * Foundation.log(2 * .pi)), coefficients)
+    }
+
+    /// Posterior weights β_K ∝ prior_K · p(y | K) for one context, and each candidate's posterior mean at the
+    /// queries.
+    public func posterior(context x: [Double], y: [Double], queries: [Double],
+                          frequencies: [(Int, Double)]) -> (weights: [Double], means: [[Double]]) {
         var logw: [Double] = [], means: [[Double]] = []
         for (n, prior) in frequencies {
-            let phi = x.map { FourierTask.features($0, frequencies: n, halfPeriod: halfPeriod, constant: constantTerm) }
-            let phiQ = queries.map { FourierTask.features($0, frequencies: n, halfPeriod: halfPeriod, constant: constantTerm) }
-            let m = x.count
-            if m == 0 { logw.append(Foundation.log(max(prior, 1e-300))); means.append(queries.map { _ in 0 }); continue }
-            var k = Tensor(zeros: [m, m])
-            for i in 0..<m { for j in 0..<m { k.scalars[i * m + j] = zip(phi[i], phi[j]).reduce(0) { $0 + $1.0 * $1.1 } / Double(n) } }
-            for i in 0..<m { k.scalars[i * m + i] += jitter }
-            guard let alpha = try? LinearAlgebra.solveSPD(k, Tensor(y)), let logdet = try? LinearAlgebra.logDeterminantSPD(k) else {
-                logw.append(-.infinity); means.append(queries.map { _ in 0 }); continue
-            }
-            let quad = zip(y, alpha.scalars).reduce(0) { $0 + $1.0 * $1.1 }
-            logw.append(Foundation.log(max(prior, 1e-300)) - 0.5 * (quad + logdet + Double(m) * Foundation.log(2 * .pi)))
-            // Posterior mean = minimum-norm least squares on the features (the jitter-free limit of k_qᵀ K⁻¹ y).
-            let coefficients = (try? LinearAlgebra.leastSquares(Tensor(phi), Tensor(y))) ?? Tensor(zeros: [phi[0].count])
-            means.append(phiQ.map { fq in zip(fq, coefficients.scalars).reduce(0) { $0 + $1.0 * $1.1 } })
+            let logPrior = Foundation.log(max(prior, 1e-300))
+            if x.isEmpty { logw.append(logPrior); means.append(queries.map { _ in 0 }); continue }
+            let r = FourierTask.frequencies(index: n, band: band, maxFrequency: maxFrequency)
+            let (logEvidence, coefficients) = evidence(x.map { features($0, frequencies: r) }, y)
+            logw.append(logPrior + logEvidence)
+            means.append(queries.map { q in
+                zip(features(q, frequencies: r), coefficients).reduce(0) { $0 + $1.0 * $1.1 }
+            })
         }
         let mx = logw.max() ?? 0
         let w = logw.map { Foundation.exp($0 - mx) }

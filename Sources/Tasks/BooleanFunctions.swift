@@ -62,19 +62,39 @@ public struct BooleanTask: Codable, Equatable, Sendable {
     public var points: Int
     public var functionClass: BooleanFunctionClass
     /// Bhattamishra et al.'s balancing: with probability 0.3 (0.35 for DNF) an example is forced positive
-    /// (negative for disjunctions), so labels are not almost all one sign.
+    /// (negative for disjunctions and 3-CNF, whose forced example falsifies one clause), so labels are not
+    /// almost all one sign.
     public var balanced: Bool
     /// Put the class's teaching sequence first (conjunctions: k + 2 examples; monotone: k + 1; 3-DNF: each
     /// term's conjunction sequence in turn).
     public var teachingSequence: Bool
+    /// The sampler's share of the conventions: the parity sign and when the forced 3-DNF term / 3-CNF clause is
+    /// drawn (per example, or once per prompt as in Bhattamishra et al.'s code). Absent from JSON: `.workbench`.
+    public var conventions: BooleanConventions
 
     public init(variables: Int, points: Int, functionClass: BooleanFunctionClass, balanced: Bool = true,
-                teachingSequence: Bool = false) {
+                teachingSequence: Bool = false, conventions: BooleanConventions = .workbench) {
         self.variables = variables
         self.points = points
         self.functionClass = functionClass
         self.balanced = balanced
         self.teachingSequence = teachingSequence
+        self.conventions = conventions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case variables, points, functionClass, balanced, teachingSequence, conventions
+    }
+
+    /// Configs written before `conventions` existed decode with the workbench's.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(variables: try c.decode(Int.self, forKey: .variables),
+                  points: try c.decode(Int.self, forKey: .points),
+                  functionClass: try c.decode(BooleanFunctionClass.self, forKey: .functionClass),
+                  balanced: try c.decode(Bool.self, forKey: .balanced),
+                  teachingSequence: try c.decode(Bool.self, forKey: .teachingSequence),
+                  conventions: try c.decodeIfPresent(BooleanConventions.self, forKey: .conventions) ?? .workbench)
     }
 
     public func validate() throws {
@@ -120,12 +140,19 @@ public struct BooleanTask: Codable, Equatable, Sendable {
         for p in 0..<batch {
             let f = BooleanFunction.draw(functionClass, variables: n, using: &rng)
             for j in 0..<n { ws[p * n + j] = Double(f.weights[j]) }
+            // The reference code picks the 3-DNF term / 3-CNF clause to force once per prompt.
+            let promptClause = conventions == .bhattamishra && !f.terms.isEmpty
+                ? Int(rng.next() % UInt64(f.terms.count)) : nil
             var teach = teachingSequence ? f.teachingSequence(variables: n) : []
             var previous: [([Int], Int)] = []
             for t in 0..<points {
                 var x = (0..<n).map { _ in rng.next() & 1 == 0 ? 1 : -1 }
-                if !teach.isEmpty { x = teach.removeFirst() } else if balanced { f.balance(&x, using: &rng) }
-                var y = f.label(x)
+                if !teach.isEmpty {
+                    x = teach.removeFirst()
+                } else if balanced {
+                    f.balance(&x, clause: promptClause, using: &rng)
+                }
+                var y = f.label(x, conventions: conventions)
                 if case .nearestNeighbour(let prefix) = functionClass {
                     y = previous.count < prefix ? (rng.next() & 1 == 0 ? 1 : -1) : BooleanFunction.nearestLabel(x, previous)
                     previous.append((x, y))
@@ -188,8 +215,9 @@ struct BooleanFunction {
             return BooleanFunction(kind: .dnf, weights: [Int](repeating: 0, count: n), bias: 0,
                                    terms: (0..<3).map { _ in BooleanTask.literals(n, zero: 0.8, using: &rng) }, forcing: 0.35)
         case .cnf3:
-            return BooleanFunction(kind: .cnf, weights: [Int](repeating: 0, count: n), bias: 0,
-                                   terms: (0..<3).map { _ in BooleanTask.literals(n, zero: 0.8, using: &rng) }, forcing: 0.3)
+            let clauses = (0..<3).map { _ in BooleanTask.literals(n, zero: 0.8, using: &rng) }
+            return BooleanFunction(kind: .cnf, weights: [Int](repeating: 0, count: n), bias: 0, terms: clauses,
+                                   forcing: 0.3, forcePositive: false)
         case .majority:
             return BooleanFunction(kind: .threshold, weights: (0..<n).map { _ in rng.nextUniform() < 0.3 ? 1 : 0 }, bias: 0.5)
         case .zeroOneThreshold:
@@ -216,7 +244,14 @@ struct BooleanFunction {
         return Double(s) - b > 0 ? 1 : -1
     }
 
-    func label(_ x: [Int]) -> Int {
+    /// The label of x. Parity under `.bhattamishra`: +1 iff an odd number of xᵢ = +1 on the support
+    /// (`((x + 1)/2 · w) mod 2`, mapped to ±1), which is `−Π xᵢ` for an even support size.
+    func label(_ x: [Int], conventions: BooleanConventions = .workbench) -> Int {
+        if kind == .parity && conventions == .bhattamishra {
+            var plus = 0
+            for i in x.indices where weights[i] != 0 && x[i] == 1 { plus += 1 }
+            return plus % 2 == 1 ? 1 : -1
+        }
         switch kind {
         case .threshold: return BooleanFunction.threshold(x, weights, bias)
         case .dnf:
@@ -231,20 +266,18 @@ struct BooleanFunction {
         }
     }
 
-    /// With probability `forcing`, overwrite `x` to satisfy (or, for disjunctions, falsify) the function.
-    func balance(_ x: inout [Int], using rng: inout Xoshiro256) {
+    /// With probability `forcing`, overwrite `x` to satisfy (or, for disjunctions and CNF, falsify) the function.
+    /// DNF: every literal of one term made true, so the OR is true. CNF, the dual: every literal of one clause
+    /// made false, so the AND is false — a forced *negative*, as in Bhattamishra et al.'s code. The term is
+    /// `clause` when given (drawn once per prompt), otherwise drawn for this example.
+    func balance(_ x: inout [Int], clause: Int? = nil, using rng: inout Xoshiro256) {
         guard forcing > 0, rng.nextUniform() < forcing else { return }
         switch kind {
         case .threshold:
             for i in x.indices where weights[i] != 0 { x[i] = forcePositive ? weights[i] : -weights[i] }
-        case .dnf:
-            let t = terms[Int(rng.next() % UInt64(terms.count))]
-            for i in x.indices where t[i] != 0 { x[i] = t[i] }
-        case .cnf:
-            for t in terms {
-                let support = t.indices.filter { t[$0] != 0 }
-                if let i = support.isEmpty ? nil : support[Int(rng.next() % UInt64(support.count))] { x[i] = t[i] }
-            }
+        case .dnf, .cnf:
+            let t = terms[clause ?? Int(rng.next() % UInt64(terms.count))]
+            for i in x.indices where t[i] != 0 { x[i] = kind == .dnf ? t[i] : -t[i] }
         default: break
         }
     }

@@ -97,11 +97,30 @@ public struct GraphTask: Codable, Equatable, Sendable {
     public var distribution: Distribution
     /// Largest token sequence a search prompt may use (edges × 3 + query and path tokens).
     public var tokenBudget: Int
+    /// Connectivity queries with balanced labels: each query's label is a fair coin and its pair (s, t), s ≠ t,
+    /// is uniform among the graph's pairs with that label (among the other label's pairs when there are none),
+    /// so P(reachable) = ½ whatever the distribution. `false`: the earlier scheme — s uniform, then with
+    /// probability ½ (when s reaches anything) t uniform among the vertices s reaches, otherwise t uniform over
+    /// all vertices, s included — whose positive rate depends on the graphs: 18–20 % on balanced-lookahead
+    /// graphs (V = 20–40), where most vertices are leaves or isolated (Docs/Conventions.md). Configs written
+    /// before this field existed decode with `false`, the sampler they were drawn with.
+    public var balancedLabels: Bool
 
-    public init(vertices: Int, distribution: Distribution, tokenBudget: Int = 4096) {
+    public init(vertices: Int, distribution: Distribution, tokenBudget: Int = 4096, balancedLabels: Bool = true) {
         self.vertices = vertices
         self.distribution = distribution
         self.tokenBudget = tokenBudget
+        self.balancedLabels = balancedLabels
+    }
+
+    enum CodingKeys: String, CodingKey { case vertices, distribution, tokenBudget, balancedLabels }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(vertices: try c.decode(Int.self, forKey: .vertices),
+                  distribution: try c.decode(Distribution.self, forKey: .distribution),
+                  tokenBudget: try c.decode(Int.self, forKey: .tokenBudget),
+                  balancedLabels: try c.decodeIfPresent(Bool.self, forKey: .balancedLabels) ?? false)
     }
 
     public func validate() throws {
@@ -157,6 +176,38 @@ public struct GraphTask: Codable, Equatable, Sendable {
         }
     }
 
+    /// Query pairs whose label is a fair coin: uniform among the pairs s ≠ t with that label (the other label's
+    /// pairs when the graph has none).
+    static func balancedQueries(_ g: Graph, count: Int, using rng: inout Xoshiro256) -> [(Int, Int)] {
+        let n = g.vertexCount
+        var reachable: [(Int, Int)] = [], unreachable: [(Int, Int)] = []
+        for s in 0..<n {
+            let d = g.distances(from: s)
+            for t in 0..<n where t != s {
+                if d[t] != nil { reachable.append((s, t)) } else { unreachable.append((s, t)) }
+            }
+        }
+        return (0..<count).map { _ in
+            var pool = rng.next() & 1 == 0 ? reachable : unreachable
+            if pool.isEmpty { pool = reachable.isEmpty ? unreachable : reachable }
+            return pool[Int(rng.next() % UInt64(pool.count))]
+        }
+    }
+
+    /// The earlier scheme (kept to reproduce older runs): s uniform; with probability ½, when s reaches anything,
+    /// t uniform among the vertices s reaches, otherwise t uniform over all vertices.
+    static func legacyQueries(_ g: Graph, count: Int, using rng: inout Xoshiro256) -> [(Int, Int)] {
+        let n = g.vertexCount
+        return (0..<count).map { _ in
+            let s = Int(rng.next() % UInt64(n))
+            let reachable = g.distances(from: s).enumerated().filter { $0.element != nil && $0.offset != s }
+                .map(\.offset)
+            let t = rng.next() & 1 == 0 && !reachable.isEmpty ? reachable[Int(rng.next() % UInt64(reachable.count))]
+                                                              : Int(rng.next() % UInt64(n))
+            return (s, t)
+        }
+    }
+
     /// Arms of the given lengths from one start; the goal is the end of the first arm.
     static func branched(lengths: [Int], ids: [Int], vertices: Int) -> (graph: Graph, start: Int, goal: Int) {
         var g = Graph(vertexCount: vertices)
@@ -170,8 +221,8 @@ public struct GraphTask: Codable, Equatable, Sendable {
         return (g, start, goal)
     }
 
-    /// Connectivity prompts: `q` query pairs per graph with labels ±1 (reachable or not), about half of
-    /// them reachable.
+    /// Connectivity prompts: `q` query pairs per graph with labels ±1 (reachable or not); half of them
+    /// reachable in expectation with `balancedLabels` (see there for the earlier scheme's rate).
     public func sampleConnectivity(batch: Int, queriesPerGraph q: Int, using rng: inout Xoshiro256) -> ConnectivityBatch {
         let n = vertices
         var adjacency = [Double](repeating: 0, count: batch * n * n)
@@ -179,12 +230,9 @@ public struct GraphTask: Codable, Equatable, Sendable {
         for b in 0..<batch {
             let g = sampleSearch(using: &rng).graph
             for (u, v) in g.edges { adjacency[(b * n + u) * n + v] = 1 }
-            for j in 0..<q {
-                // Half the queries ask about a vertex reachable from s (when s reaches any), so labels are balanced.
-                let s = Int(rng.next() % UInt64(n))
-                let reachable = g.distances(from: s).enumerated().filter { $0.element != nil && $0.offset != s }.map(\.offset)
-                let t = rng.next() & 1 == 0 && !reachable.isEmpty ? reachable[Int(rng.next() % UInt64(reachable.count))]
-                                                                  : Int(rng.next() % UInt64(n))
+            let queries = balancedLabels ? GraphTask.balancedQueries(g, count: q, using: &rng)
+                                         : GraphTask.legacyQueries(g, count: q, using: &rng)
+            for (j, (s, t)) in queries.enumerated() {
                 pairs[(b * q + j) * 2] = Double(s); pairs[(b * q + j) * 2 + 1] = Double(t)
                 labels[b * q + j] = g.distances(from: s)[t] != nil ? 1 : -1
             }

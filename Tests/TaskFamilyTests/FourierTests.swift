@@ -12,7 +12,7 @@ final class FourierTests: XCTestCase {
         let (cx, cy) = p.context(7)                               // 2N + 1 = 7 points determine f
         let q = p.points(7..<12)
         let pred = FourierBayes.leastSquares(frequency: 3).trajectory(contextXs: cx, contextYs: cy, queries: q.xs).final
-        // The 1e-8 jitter perturbs the interpolant by ~1e-8 relative to K's conditioning.
+        // The interpolant is exact up to rounding amplified by Φ's conditioning (square here: 7 points, 7 features).
         XCTAssertLessThan(pred.maxAbsDifference(q.ys), 1e-5)
     }
 
@@ -36,7 +36,7 @@ final class FourierTests: XCTestCase {
     }
 
     func testModelAverageWeightsAreAPosteriorAndThePriorWithoutData() {
-        let task = FourierTask.complexityBiased(maxFrequency: 6, points: 20)
+        let task = FourierTask.lowFrequencyBiased(maxFrequency: 6, points: 20)
         var rng = Xoshiro256(seed: 3)
         let (p, n) = task.sample(batch: 4, using: &rng)
         let bma = FourierBayes.modelAverage(task)
@@ -48,6 +48,56 @@ final class FourierTests: XCTestCase {
             let w = bma.posterior(context: x, y: y, queries: [0], frequencies: cands).weights
             XCTAssertEqual(w.reduce(0, +), 1, accuracy: 1e-12)
             XCTAssertGreaterThan(w[n[b] - 1], 0.5, "20 points identify N = \(n[b]): \(w)")
+        }
+    }
+
+    func testLowAndHighFrequencyBiasedMixturesFavourTheirFrequencies() {
+        let nMax = 6
+        XCTAssertEqual(FourierTask.complexityBiased(maxFrequency: nMax),
+                       FourierTask.lowFrequencyBiased(maxFrequency: nMax), "the older name")
+        // P(k ∈ R): low, P(N ≥ k) = 2^{1−k}(1 − 2^{k−1−N_max})/(1 − 2^{−N_max}); high, P(M ≤ k) = k/N_max.
+        let low = (1...nMax).map { k in
+            pow(2, 1 - Double(k)) * (1 - pow(2, Double(k - 1 - nMax))) / (1 - pow(2, -Double(nMax)))
+        }
+        let high = (1...nMax).map { Double($0) / Double(nMax) }
+        let batch = 4000
+        for (task, expected) in [(FourierTask.lowFrequencyBiased(maxFrequency: nMax, points: 30), low),
+                                 (FourierTask.highFrequencyBiased(maxFrequency: nMax, points: 30), high)] {
+            var rng = Xoshiro256(seed: 6)
+            let (p, index) = task.sample(batch: batch, using: &rng)
+            var present = [Double](repeating: 0, count: nMax), squares = 0.0
+            for b in 0..<batch {
+                let r = task.frequencies(index: index[b])
+                for k in 1...nMax where r.contains(k) { present[k - 1] += 1 }
+                for t in 0..<30 { squares += p.ys[b, t] * p.ys[b, t] }
+            }
+            // Binomial standard error over prompts ≤ √(1/4 / 4000) ≈ 0.008; 4 of them.
+            for k in 0..<nMax {
+                XCTAssertEqual(present[k] / Double(batch), expected[k], accuracy: 0.032, "k = \(k + 1)")
+            }
+            // f(x) = Σ_{k∈R} (a_k cos + b_k sin)/√|R| has prior variance s² = 1 at every x; the mean of y² over
+            // 120,000 correlated values (30 per prompt): generous 0.1.
+            XCTAssertEqual(squares / Double(batch * 30), 1, accuracy: 0.1)
+        }
+    }
+
+    func testHighFrequencyBandIsFitExactlyAndItsModelAverageFindsM() {
+        let task = FourierTask.highFrequencyBiased(maxFrequency: 6, points: 24)
+        var rng = Xoshiro256(seed: 8)
+        let (p, m) = task.sample(batch: 40, using: &rng)
+        // Least squares on the true band M…6 is exact from 2(6 − M + 1) ≤ 12 points.
+        let (cx, cy) = p.context(12)
+        let q = p.points(12..<24)
+        let oracle = FourierBayes.oracle(task, frequencies: m)
+            .trajectory(contextXs: cx, contextYs: cy, queries: q.xs).final
+        XCTAssertLessThan(oracle.maxAbsDifference(q.ys), 1e-6)
+        let bma = FourierBayes.modelAverage(task)
+        XCTAssertEqual(bma.name, "Bayesian model average over M")
+        let cands = bma.candidates.map { ($0.frequency, $0.prior) }
+        for b in 0..<40 {
+            let x = (0..<20).map { p.xs[b, $0, 0] }, y = (0..<20).map { p.ys[b, $0] }
+            let w = bma.posterior(context: x, y: y, queries: [0], frequencies: cands).weights
+            XCTAssertGreaterThan(w[m[b] - 1], 0.5, "20 points identify M = \(m[b]): \(w)")
         }
     }
 

@@ -29,6 +29,49 @@ final class GraphTests: XCTestCase {
         }
     }
 
+    func testBalancedLabelsAreHalfPositiveAndTheEarlierRateIsAsDocumented() {
+        let (graphs, q) = (500, 8)
+        // Given the graphs, labels are independent: fair coins with balanced labels, Bernoulli(p_g) before. The
+        // binomial standard error of the rate over 4,000 queries is ≤ 0.5/√4000 ≈ 0.008; 4 of them.
+        let fourSigma = 4 * 0.5 / Double(graphs * q).squareRoot()
+        let distributions: [GraphTask.Distribution] = [
+            .balanced(maxLookahead: 4, branches: 3), .erdosRenyi(p: 0.12), .randomDAG(p: 0.2),
+            .star(branches: 3, armLength: 3),
+        ]
+        for (i, distribution) in distributions.enumerated() {
+            var rng = Xoshiro256(seed: 30 + UInt64(i))
+            let task = GraphTask(vertices: 20, distribution: distribution)
+            let batch = task.sampleConnectivity(batch: graphs, queriesPerGraph: q, using: &rng)
+            for b in 0..<graphs {
+                let r = closure(batch.graph(b))
+                for j in 0..<q {
+                    let (s, t) = (Int(batch.pairs[b, j, 0]), Int(batch.pairs[b, j, 1]))
+                    XCTAssertNotEqual(s, t)
+                    XCTAssertEqual(batch.labels[b, j], r[s][t] ? 1 : -1)
+                }
+            }
+            let rate = Double(batch.labels.scalars.filter { $0 > 0 }.count) / Double(graphs * q)
+            XCTAssertEqual(rate, 0.5, accuracy: fourSigma, "\(distribution)")
+        }
+        // The earlier scheme on balanced-lookahead graphs: per graph, P(+1) = (1/V) Σ_s [½ + ½ (|R_s| + 1)/V] over
+        // the vertices s that reach some R_s ≠ ∅, and 1/V (t = s) for the others.
+        var rng = Xoshiro256(seed: 40)
+        let task = GraphTask(vertices: 20, distribution: .balanced(maxLookahead: 4, branches: 3), balancedLabels: false)
+        let legacy = task.sampleConnectivity(batch: graphs, queriesPerGraph: q, using: &rng)
+        var expected = 0.0
+        for b in 0..<graphs {
+            let r = closure(legacy.graph(b))
+            let v = Double(r.count)
+            for row in r {
+                let reach = Double(row.filter { $0 }.count)         // R_s plus s itself
+                expected += (reach > 1 ? 0.5 + 0.5 * reach / v : 1 / v) / v / Double(graphs)
+            }
+        }
+        let rate = Double(legacy.labels.scalars.filter { $0 > 0 }.count) / Double(graphs * q)
+        XCTAssertEqual(rate, expected, accuracy: fourSigma)
+        XCTAssertEqual(expected, 0.19, accuracy: 0.02, "the documented rate: far from half")
+    }
+
     func testLogSquaringsReachDistanceDAndNoFewerOnAChain() {
         for d in [1, 2, 3, 5, 8, 13] {
             let chain = Graph(vertexCount: d + 1, edges: (0..<d).map { ($0, $0 + 1) })
