@@ -10,14 +10,25 @@ public struct GraphConnectivityTask: Codable, Equatable, Sendable {
     /// Vertices V.
     public var vertices: Int
     public var distribution: GraphTask.Distribution
+    /// Draw each query's label as a fair coin, then a pair with that label (else pairs as before, mostly
+    /// unreachable on sparse graphs). See `GraphTask.balancedLabels`.
+    public var balancedLabels: Bool
 
-    public init(vertices: Int, distribution: GraphTask.Distribution) {
+    public init(vertices: Int, distribution: GraphTask.Distribution, balancedLabels: Bool = true) {
         self.vertices = vertices
         self.distribution = distribution
+        self.balancedLabels = balancedLabels
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyCodingKey.self)
+        self.init(vertices: try c.decode(Int.self, forKey: AnyCodingKey("vertices")),
+                  distribution: try c.decode(GraphTask.Distribution.self, forKey: AnyCodingKey("distribution")),
+                  balancedLabels: try c.decodeIfPresent(Bool.self, forKey: AnyCodingKey("balancedLabels")) ?? true)
     }
 
     /// The graph generator behind the prompts.
-    public var graphs: GraphTask { GraphTask(vertices: vertices, distribution: distribution) }
+    public var graphs: GraphTask { GraphTask(vertices: vertices, distribution: distribution, balancedLabels: balancedLabels) }
 
     public func validate() throws { try graphs.validate() }
 

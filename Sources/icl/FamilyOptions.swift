@@ -26,8 +26,11 @@ struct FamilyOptions: ParsableArguments {
     @Flag(help: "boolean: put the class's teaching sequence first (conjunction, monotone-conjunction, dnf3).")
     var teachingSequence = false
     @Flag(help: "boolean: turn off the balancing of labels.") var unbalanced = false
+    @Option(help: "boolean: conventions, workbench (default) or bhattamishra (the reference code's; see Docs/Conventions.md).")
+    var conventions: String?
     // Fourier series.
-    @Option(help: "fourier: single, mixture or complexity-bias (default mixture).") var fourier: String?
+    @Option(help: "fourier: single, mixture, low-frequency-bias (P(N) ∝ 2^−N; alias complexity-bias) or high-frequency-bias (the prism code's) (default mixture).")
+    var fourier: String?
     @Option(help: "fourier: max frequency N (default 10).") var maxFrequency: Int?
     // Graphs.
     @Option(help: "graph: distribution erdos-renyi, dag, star or balanced (default erdos-renyi).") var graph: String?
@@ -35,6 +38,8 @@ struct FamilyOptions: ParsableArguments {
     @Option(help: "graph: edge probability for erdos-renyi and dag (default 0.1).") var p: Double?
     @Option(help: "graph: star arms / balanced branches (default 3).") var branches: Int?
     @Option(help: "graph: star arm length / balanced maximum lookahead (default 4).") var length: Int?
+    @Flag(help: "graph: draw query pairs as before label balancing (about 18 % reachable on balanced graphs).")
+    var legacyQueries = false
 
     /// The options given, by the families they belong to.
     private var given: [(flag: String, families: [String])] {
@@ -45,6 +50,7 @@ struct FamilyOptions: ParsableArguments {
             ("--input-scale", inputScale != nil, ["linear"]), ("--mixture-mean", mixtureMean != nil, ["gmm"]),
             ("--class", functionClass != nil, ["boolean"]), ("--k", k != nil, ["boolean"]), ("--variables", variables != nil, ["boolean"]),
             ("--teaching-sequence", teachingSequence, ["boolean"]), ("--unbalanced", unbalanced, ["boolean"]),
+            ("--conventions", conventions != nil, ["boolean"]), ("--legacy-queries", legacyQueries, ["graph"]),
             ("--fourier", fourier != nil, ["fourier"]), ("--max-frequency", maxFrequency != nil, ["fourier"]),
             ("--graph", graph != nil, ["graph"]), ("--vertices", vertices != nil, ["graph"]), ("--p", p != nil, ["graph"]),
             ("--branches", branches != nil, ["graph"]), ("--length", length != nil, ["graph"]),
@@ -88,6 +94,9 @@ struct FamilyOptions: ParsableArguments {
             if let points { t.points = points }
             if teachingSequence { t.teachingSequence = true }
             if unbalanced { t.balanced = false }
+            if let conventions {
+                do { t.conventions = try BooleanConventions.named(conventions) } catch let e as TaskError { throw ValidationError(e.message) }
+            }
             task = .boolean(t)
         case "fourier":
             var t: FourierTask
@@ -97,8 +106,10 @@ struct FamilyOptions: ParsableArguments {
             case nil: if maxFrequency != nil { t = t.frequencyPrior == nil ? FourierTask(maxFrequency: n, points: t.points) : .mixture(maxFrequency: n, points: t.points) }
             case "single": t = FourierTask(maxFrequency: n, points: t.points)
             case "mixture": t = .mixture(maxFrequency: n, points: t.points)
-            case "complexity-bias": t = .complexityBiased(maxFrequency: n, points: t.points)
-            case let other?: throw ValidationError("unknown --fourier '\(other)'; use single, mixture or complexity-bias")
+            case "low-frequency-bias", "complexity-bias": t = .lowFrequencyBiased(maxFrequency: n, points: t.points)
+            case "high-frequency-bias": t = .highFrequencyBiased(maxFrequency: n, points: t.points)
+            case let other?:
+                throw ValidationError("unknown --fourier '\(other)'; use single, mixture, low-frequency-bias or high-frequency-bias")
             }
             if let points { t.points = points }
             task = .fourier(t)
@@ -114,6 +125,7 @@ struct FamilyOptions: ParsableArguments {
             case "balanced": t.distribution = .balanced(maxLookahead: length ?? 4, branches: branches ?? 3)
             case let other?: throw ValidationError("unknown --graph '\(other)'; use erdos-renyi, dag, star or balanced")
             }
+            if legacyQueries { t.balancedLabels = false }
             task = .graphConnectivity(t)
         }
         do { try task.validate() } catch let e as TaskError { throw ValidationError(e.message) }

@@ -254,12 +254,14 @@ struct Baselines: ParsableCommand {
         let positions = Array(Set(marks)).sorted()
         var table = ReportTable(title: "\(task.functionClass.name) (n = \(task.variables), \(points) points, \(prompts) prompts)",
                                 columns: ["learner", "mean accuracy"] + positions.map { "acc@\($0)" })
-        for learner in BooleanMetrics.learners(for: task.functionClass) {
-            let acc = BooleanMetrics.accuracyByPosition(learner.prefixTrajectory(batch).final, labels: batch.ys)
+        for learner in BooleanMetrics.learners(for: task.functionClass, conventions: task.conventions) {
+            let acc = BooleanMetrics.accuracyByPosition(learner.prefixTrajectory(batch).final, labels: batch.ys,
+                                                        conventions: task.conventions)
             table.rows.append([.text(learner.name), .number(acc.reduce(0, +) / Double(acc.count))] + positions.map { .number(acc[$0]) })
         }
         let positive = Double(batch.ys.scalars.filter { $0 > 0 }.count) / Double(batch.ys.scalarCount)
-        table.notes = ["acc@k: accuracy on point k predicted from points 0..<k (a prediction of 0 counts as wrong).",
+        let ties = task.conventions == .workbench ? "a prediction of 0 counts as wrong" : "a tie (0) scores ½, as the reference code's averaging does"
+        table.notes = ["acc@k: accuracy on point k predicted from points 0..<k (\(ties)); conventions: \(task.conventions.rawValue).",
                        "Labels: \(Cell.format(positive)) of all points are +1 (balancing \(task.balanced ? "on" : "off"))."]
         print(table.render(format), terminator: "")
     }
@@ -276,7 +278,7 @@ struct Baselines: ParsableCommand {
                                 columns: ["learner"] + positions.map { "MSE@\($0)" })
         let learners: [InContextLearner] = [
             FourierBayes.modelAverage(task),
-            FourierBayes(candidates: [], constantTerm: task.hasConstantTerm, oracleFrequencies: frequencies),
+            FourierBayes.oracle(task, frequencies: frequencies),
             FourierBayes.leastSquares(frequency: task.maxFrequency, constantTerm: task.hasConstantTerm),
             NearestNeighbours(k: 1),
         ]

@@ -50,7 +50,8 @@ final class ConfigTests: XCTestCase {
         let base = String(decoding: try Presets.named("ci-tiny").jsonData(), as: UTF8.self)
         let cases = [
             ("\"noise\" : 0", "\"noise\" : 0, \"noize\" : 3", "unknown key 'task.noize'"),
-            ("\"noise\" : 0", "\"noize\" : 3", "'noize' there is not a key"),
+            ("\"noise\" : 0", "\"noize\" : 3", "unknown key 'task.noize'"),
+            ("\"dimension\" : 3", "\"dimensoin\" : 3", "'dimensoin' there is not a key"),
             ("\"steps\" : 200", "\"steps\" : 200, \"stepz\" : 1", "unknown key 'training.stepz'"),
             ("\"halfWidth\"", "\"halfWidht\"", nil),
             ("\"kind\" : \"isotropicGaussian\"", "\"kind\" : \"isotropicGaussian\", \"scale\" : 2", "unknown key 'task.inputs.scale'"),

@@ -13,7 +13,7 @@ extension FamilyReferences {
     /// nearest neighbour, averaging, the perceptron and the null classifier.
     static func boolean(_ task: BooleanTask, _ ctx: EvaluationContext) -> FamilyReferences {
         var refs = FamilyReferences()
-        let learners = BooleanMetrics.learners(for: task.functionClass)
+        let learners = BooleanMetrics.learners(for: task.functionClass, conventions: task.conventions)
         // Column keys: the name without its parenthesis ("elimination (conjunctions)" → "elimination"),
         // unless two learners would share it.
         let short = learners.map { String($0.name.split(separator: "(").first ?? "").trimmingCharacters(in: .whitespaces) }
@@ -35,8 +35,7 @@ extension FamilyReferences {
         let ys = ctx.query.ys
         var refs = FamilyReferences()
         let bma = FourierBayes.modelAverage(task)
-        let oracle = FourierBayes(candidates: [], halfPeriod: task.halfPeriod, constantTerm: task.hasConstantTerm,
-                                  oracleFrequencies: frequencies)
+        let oracle = FourierBayes.oracle(task, frequencies: frequencies)
         let minNorm = FourierBayes.leastSquares(frequency: task.maxFrequency, halfPeriod: task.halfPeriod,
                                                 constantTerm: task.hasConstantTerm)
         let (eta, _) = LineSearch.bestGradientDescentStep(prompts: ctx.tuning, steps: ctx.trainDepth)
