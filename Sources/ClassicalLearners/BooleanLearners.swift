@@ -3,7 +3,7 @@ import NumericCore
 import Tasks
 
 // The reference learners of Bhattamishra et al. (2024) for Boolean functions. Inputs and labels are ±1;
-// every learner predicts ±1, or 0 when it abstains or ties (scored by `BooleanMetrics.accuracyByPosition`:
+// every learner predicts ±1, or 0 when it abstains or ties (scored by Analysis's `BooleanMetrics.accuracyByPosition`:
 // wrong under the workbench's conventions, ½ after the first point under `.bhattamishra`).
 
 /// A Boolean learner answers one prompt at a time; the batch loop and the `InContextLearner` plumbing are shared.
@@ -241,23 +241,8 @@ public struct MajorityLabel: PerPromptBooleanLearner {
     }
 }
 
-public enum BooleanMetrics {
-    /// Per-position accuracy of prefix predictions `[B, N]` against labels. A prediction of exactly 0 is wrong
-    /// under the workbench's conventions. Under `.bhattamishra` a 0 at position k ≥ 1 is a tie and scores ½ (the
-    /// expectation of the reference's float rounding, see `BooleanConventions`), and a 0 at position 0 — the
-    /// reference's hard-coded first-point prediction — scores 0.
-    public static func accuracyByPosition(_ predictions: Tensor, labels: Tensor,
-                                          conventions: BooleanConventions = .workbench) -> [Double] {
-        let (b, n) = (labels.shape[0], labels.shape[1])
-        return (0..<n).map { k in
-            let tie = conventions == .bhattamishra && k > 0 ? 0.5 : 0
-            return (0..<b).reduce(0.0) { score, p in
-                let y = predictions.scalars[p * n + k]
-                return score + (y == 0 ? tie : ((y > 0) == (labels.scalars[p * n + k] > 0) ? 1 : 0))
-            } / Double(b)
-        }
-    }
-
+/// The reference learners of the Boolean family.
+public enum BooleanBaselines {
     /// The learners worth comparing for a class (Bhattamishra et al.'s baselines plus the class's exact
     /// learner), each following `conventions`; the list's order and length do not depend on them.
     public static func learners(for c: BooleanFunctionClass,

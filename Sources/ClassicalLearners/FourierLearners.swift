@@ -151,33 +151,6 @@ public struct FourierBayes: InContextLearner {
         }
         return Trajectory(learner: name, stepLabels: ["1"], stepValues: [1], predictions: [Tensor(shape: [b, q], scalars: out)])
     }
-
-    /// The frequency probe (Panwar et al.): a learner's predictions on a `grid`-point grid over [−L, L), their
-    /// discrete Fourier transform, and the normalized power of frequencies 0…grid/2, per prompt `[B, grid/2 + 1]`.
-    public static func frequencyProbe(_ learner: InContextLearner, contextXs: Tensor, contextYs: Tensor,
-                                      halfPeriod l: Double = 5, grid: Int = 40) -> Tensor {
-        let b = contextXs.shape[0]
-        let xs = (0..<grid).map { -l + 2 * l * Double($0) / Double(grid) }
-        let queries = Tensor(shape: [b, grid, 1], scalars: (0..<b).flatMap { _ in xs })
-        let pred = learner.trajectory(contextXs: contextXs, contextYs: contextYs, queries: queries).final
-        let bins = grid / 2 + 1
-        var out = [Double](repeating: 0, count: b * bins)
-        for p in 0..<b {
-            var power = [Double](repeating: 0, count: bins)
-            for k in 0..<bins {
-                var re = 0.0, im = 0.0
-                for t in 0..<grid {
-                    let angle = -2 * Double.pi * Double(k * t) / Double(grid)
-                    re += pred.scalars[p * grid + t] * Foundation.cos(angle)
-                    im += pred.scalars[p * grid + t] * Foundation.sin(angle)
-                }
-                power[k] = re * re + im * im
-            }
-            let total = power.reduce(0, +)
-            for k in 0..<bins { out[p * bins + k] = total > 0 ? power[k] / total : 0 }
-        }
-        return Tensor(shape: [b, bins], scalars: out)
-    }
 }
 
 /// The exact Bayes predictor for a Gaussian mixture of linear regressions, w ~ Σᵢ αᵢ 𝒩(μᵢ, Σ), y = wᵀx + ε:

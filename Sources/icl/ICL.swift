@@ -254,7 +254,7 @@ struct Baselines: ParsableCommand {
         let positions = Array(Set(marks)).sorted()
         var table = ReportTable(title: "\(task.functionClass.name) (n = \(task.variables), \(points) points, \(prompts) prompts)",
                                 columns: ["learner", "mean accuracy"] + positions.map { "acc@\($0)" })
-        for learner in BooleanMetrics.learners(for: task.functionClass, conventions: task.conventions) {
+        for learner in BooleanBaselines.learners(for: task.functionClass, conventions: task.conventions) {
             let acc = BooleanMetrics.accuracyByPosition(learner.prefixTrajectory(batch).final, labels: batch.ys,
                                                         conventions: task.conventions)
             table.rows.append([.text(learner.name), .number(acc.reduce(0, +) / Double(acc.count))] + positions.map { .number(acc[$0]) })

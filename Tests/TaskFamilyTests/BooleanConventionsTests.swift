@@ -1,3 +1,4 @@
+import Analysis
 import ClassicalLearners
 import Foundation
 import NumericCore
@@ -111,7 +112,7 @@ final class BooleanConventionsTests: XCTestCase {
                      BooleanTask(variables: 8, points: 30, functionClass: .parity, conventions: .bhattamishra)]
         for (t, task) in tasks.enumerated() {
             let (p, examples) = prompts(task, batch: 300, seed: 7 + UInt64(t))
-            let learners = BooleanMetrics.learners(for: task.functionClass, conventions: .bhattamishra)
+            let learners = BooleanBaselines.learners(for: task.functionClass, conventions: .bhattamishra)
             XCTAssertEqual(learners.count, 6)
             for learner in learners {
                 let table = BooleanMetrics.accuracyByPosition(learner.prefixTrajectory(p).final, labels: p.ys,

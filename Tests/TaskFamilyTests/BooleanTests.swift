@@ -1,3 +1,4 @@
+import Analysis
 import ClassicalLearners
 import Foundation
 import NumericCore

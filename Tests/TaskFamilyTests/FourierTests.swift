@@ -1,3 +1,4 @@
+import Analysis
 import ClassicalLearners
 import Foundation
 import NumericCore
@@ -105,7 +106,7 @@ final class FourierTests: XCTestCase {
         // f(x) = cos(3πx/L): on a 40-point grid over one period 2L, all power is in bin 3.
         let xs = (0..<30).map { -5 + 10 * Double($0) / 30 + 0.1 }
         let cx = Tensor(shape: [1, 30, 1], scalars: xs), cy = Tensor(shape: [1, 30], scalars: xs.map { cos(3 * .pi * $0 / 5) })
-        let power = FourierBayes.frequencyProbe(FourierBayes.leastSquares(frequency: 5), contextXs: cx, contextYs: cy)
+        let power = Probes.frequencySpectrum(FourierBayes.leastSquares(frequency: 5), contextXs: cx, contextYs: cy)
         XCTAssertGreaterThan(power[0, 3], 0.999)
     }
 

@@ -13,7 +13,7 @@ extension FamilyReferences {
     /// nearest neighbour, averaging, the perceptron and the null classifier.
     static func boolean(_ task: BooleanTask, _ ctx: EvaluationContext) -> FamilyReferences {
         var refs = FamilyReferences()
-        let learners = BooleanMetrics.learners(for: task.functionClass, conventions: task.conventions)
+        let learners = BooleanBaselines.learners(for: task.functionClass, conventions: task.conventions)
         // Column keys: the name without its parenthesis ("elimination (conjunctions)" → "elimination"),
         // unless two learners would share it.
         let short = learners.map { String($0.name.split(separator: "(").first ?? "").trimmingCharacters(in: .whitespaces) }
