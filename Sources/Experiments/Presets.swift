@@ -6,7 +6,7 @@ import Training
 public enum Presets {
     public static let names = ["flagship", "looped-flagship", "von-oswald", "mahankali", "akyurek-deep", "gatmiry-looped",
                                "gatmiry-looped-free", "looped-lsa", "covariate-shift", "raventos-pool", "lsa-gmm", "lsa-fourier-mixture",
-                               "lsa-boolean-conjunction", "lsa-graph-connectivity", "ci-tiny"]
+                               "lsa-boolean-conjunction", "lsa-graph-connectivity", "garg-linear", "ci-tiny"]
 
     public static func named(_ name: String) throws -> ComparisonConfig {
         switch name {
@@ -114,6 +114,16 @@ public enum Presets {
                 task: .graphConnectivity(GraphConnectivityTask(vertices: 8, distribution: .erdosRenyi(p: 0.15))),
                 model: ModelSpec(kind: .lsa, layers: 3, heads: 2, initStd: 0.05, tokenClamp: 100),
                 training: TrainingConfig(steps: 1500, batchSize: 512, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 500))
+        case "garg-linear":
+            return ExperimentConfig(
+                name: name,
+                summary: "Garg et al. (2022): a GPT-style transformer (4 layers, width 64, 4 heads, paired layout) trained on every prefix of d = 5 linear regression matches least squares",
+                task: .linearRegression(LinearRegressionTask(dimension: 5, points: 16)),
+                model: ModelSpec(kind: .transformer, layers: 4, heads: 4, initStd: 0.02, width: 64),
+                training: TrainingConfig(steps: 2000, batchSize: 64, learningRate: 1e-3, maxGradientNorm: 1, seed: 0, logEvery: 250,
+                                         objective: .everyPrefix, weightDecay: 0.01, warmupSteps: 200, schedule: .cosine,
+                                         finalLearningRateFraction: 0.1),
+                evaluation: EvaluationConfig(prompts: 2000))
         case "ci-tiny":
             return ComparisonConfig(
                 name: name, summary: "A seconds-long smoke configuration for tests",

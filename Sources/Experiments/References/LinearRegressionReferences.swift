@@ -27,7 +27,8 @@ extension FamilyReferences {
             refs.add(key, ctx.run(learner), baseline: label, targets: ys, kind: .real)
         }
         refs.add("OLS", ctx.run(LeastSquares()), baseline: "OLS (min-norm)", targets: ys, kind: .real)
-        refs.curveLearners = [GradientDescent(steps: k, learningRate: eta), IterativeNewton(steps: 8), LeastSquares(), Averaging()]
+        refs.curveLearners = [GradientDescent(steps: k, learningRate: eta), IterativeNewton(steps: 8), LeastSquares(), Averaging(),
+                              NearestNeighbours(k: 3)]
         refs.layerNotes = [
             "GD: L(w) = (1/2n)‖y − Xw‖² from w = 0, η = \(Cell.format(eta)) line-searched for \(k) step\(k == 1 ? "" : "s") on separate prompts (GD k: k steps at that η); Newton: Newton–Schulz with α = 1/‖SSᵀ‖_F (Fu et al.'s code), k = 0…\(ev.newtonSteps); ridge: (XᵀX + λI)⁻¹Xᵀy.",
         ]

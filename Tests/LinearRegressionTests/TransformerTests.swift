@@ -1,0 +1,166 @@
+import Analysis
+import ClassicalLearners
+import Experiments
+import Foundation
+import Models
+import NumericCore
+import Tasks
+import TestSupport
+import Training
+import XCTest
+
+/// The GPT block and the paired layout: the attention primitive and the whole model against naive loops and
+/// finite differences, the one-pass prefix predictions against one pass per prefix, and a short training run.
+final class TransformerTests: XCTestCase {
+    /// Naive multi-head masked attention: explicit loops, softmax by rows.
+    func naiveAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, mask: Tensor) -> Tensor {
+        let (b, t, w) = (q.shape[0], q.shape[1], q.shape[2])
+        let dh = w / heads
+        var out = Tensor(zeros: [b, t, w])
+        for p in 0..<b { for h in 0..<heads { for i in 0..<t {
+            var scores = [Double](repeating: -.infinity, count: t)
+            for j in 0..<t where mask[i, j] == 0 {
+                scores[j] = (0..<dh).reduce(0.0) { $0 + q[p, i, h * dh + $1] * k[p, j, h * dh + $1] } / Double(dh).squareRoot()
+            }
+            let mx = scores.max()!
+            guard mx > -.infinity else { continue }
+            let e = scores.map { Foundation.exp($0 - mx) }
+            let z = e.reduce(0, +)
+            for j in 0..<t { for d in 0..<dh { out.scalars[(p * t + i) * w + h * dh + d] += e[j] / z * v[p, j, h * dh + d] } }
+        } } }
+        return out
+    }
+
+    func testMaskedAttentionMatchesLoopsAndFiniteDifferences() {
+        var rng = Xoshiro256(seed: 1)
+        let (b, t, w, heads) = (2, 7, 6, 2)
+        let (q, k, v) = (Tensor.randomNormal([b, t, w], using: &rng), Tensor.randomNormal([b, t, w], using: &rng),
+                         Tensor.randomNormal([b, t, w], using: &rng))
+        let mask = TokenLayout.pairedMask(contextSize: 4, visible: [0, 2, 4])
+        // Rounding differs from the loops only in summation order: 1e-13 relative.
+        assertClose(Tensor.maskedAttention(q: q, k: k, v: v, heads: heads, mask: mask),
+                    naiveAttention(q, k, v, heads: heads, mask: mask), tolerance: 1e-13)
+        let probe = Tensor.randomNormal([b, t, w], using: &rng)
+        let gq = gradient(at: q) { q in (Tensor.maskedAttention(q: q, k: k, v: v, heads: heads, mask: mask) * probe).sum() }
+        let gk = gradient(at: k) { k in (Tensor.maskedAttention(q: q, k: k, v: v, heads: heads, mask: mask) * probe).sum() }
+        let gv = gradient(at: v) { v in (Tensor.maskedAttention(q: q, k: k, v: v, heads: heads, mask: mask) * probe).sum() }
+        let f = { (q: Tensor, k: Tensor, v: Tensor) in (Tensor.maskedAttention(q: q, k: k, v: v, heads: heads, mask: mask) * probe).sum().scalar }
+        XCTAssertLessThan(relativeError(gq, numericalGradient(at: q) { f($0, k, v) }), 1e-7)
+        XCTAssertLessThan(relativeError(gk, numericalGradient(at: k) { f(q, $0, v) }), 1e-7)
+        XCTAssertLessThan(relativeError(gv, numericalGradient(at: v) { f(q, k, $0) }), 1e-7)
+    }
+
+    func testPairedMaskLetsQueriesSeeOnlyTheirPrefix() {
+        let m = TokenLayout.pairedMask(contextSize: 3, visible: [0, 1, 3])
+        let allowed = (0..<6).map { i in (0..<6).filter { m[i, $0] == 0 } }
+        XCTAssertEqual(allowed, [[0], [0, 1], [0, 1, 2], [3], [0, 4], [0, 1, 2, 5]])
+    }
+
+    func tinyGPT(seed: UInt64 = 3) -> GPT {
+        var rng = Xoshiro256(seed: seed)
+        return GPT(dimension: 2, width: 8, layers: 2, heads: 2, std: 0.3, using: &rng)
+    }
+
+    /// The whole forward pass with loops: read-in, pre-LN blocks, final LN, read-out.
+    func naiveForward(_ m: GPT, _ tokens: Tensor, contextSize n: Int) -> [Tensor] {
+        func dense(_ x: Tensor, _ d: Dense) -> Tensor {
+            let (rows, din, dout) = (x.scalarCount / x.shape[x.rank - 1], d.weight.shape[0], d.weight.shape[1])
+            var out = [Double](repeating: 0, count: rows * dout)
+            for r in 0..<rows { for o in 0..<dout {
+                out[r * dout + o] = d.bias.scalars[o] + (0..<din).reduce(0.0) { $0 + x.scalars[r * din + $1] * d.weight.scalars[$1 * dout + o] }
+            } }
+            return Tensor(shape: Array(x.shape.dropLast()) + [dout], scalars: out)
+        }
+        func norm(_ x: Tensor, _ ln: LayerNorm) -> Tensor {
+            let w = x.shape[x.rank - 1]
+            var out = x.scalars
+            for r in 0..<(x.scalarCount / w) {
+                let row = Array(x.scalars[(r * w)..<((r + 1) * w)])
+                let mu = row.reduce(0, +) / Double(w)
+                let v = row.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(w)
+                for j in 0..<w { out[r * w + j] = (row[j] - mu) / (v + 1e-5).squareRoot() * ln.gain.scalars[j] + ln.bias.scalars[j] }
+            }
+            return Tensor(shape: x.shape, scalars: out)
+        }
+        func gelu(_ x: Tensor) -> Tensor {
+            x.map { 0.5 * $0 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }
+        }
+        let (b, t) = (tokens.shape[0], tokens.shape[1])
+        let mask = TokenLayout.pairedMask(contextSize: n, visible: Array(repeating: n, count: t - n))
+        var h = dense(tokens, m.readIn)
+        var out: [Tensor] = []
+        for blk in m.blocks {
+            let a = norm(h, blk.norm1)
+            let att = naiveAttention(dense(a, blk.query), dense(a, blk.key), dense(a, blk.value), heads: blk.heads, mask: mask)
+            let h1 = Tensor(shape: h.shape, scalars: zip(h.scalars, dense(att, blk.projection).scalars).map(+))
+            let mlp = dense(gelu(dense(norm(h1, blk.norm2), blk.expand)), blk.contract)
+            h = Tensor(shape: h.shape, scalars: zip(h1.scalars, mlp.scalars).map(+))
+            let r = dense(norm(h, m.finalNorm), m.readOut)
+            out.append(Tensor(shape: [b, t - n], scalars: (0..<b).flatMap { p in (n..<t).map { r.scalars[p * t + $0] } }))
+        }
+        return out
+    }
+
+    func testGPTForwardMatchesANaiveImplementation() {
+        let m = tinyGPT()
+        var rng = Xoshiro256(seed: 4)
+        let p = LinearRegressionTask(dimension: 2, points: 6).sample(batch: 3, using: &rng)
+        let (cx, cy) = p.context(4)
+        let z = TokenLayout.paired(contextXs: cx, contextYs: cy, queries: p.points(4..<6).xs)
+        for (fast, slow) in zip(m.readouts(z, contextSize: 4), naiveForward(m, z, contextSize: 4)) {
+            assertClose(fast, slow, tolerance: 1e-12)
+        }
+        assertWalkCoversEveryParameter(m)
+    }
+
+    func testGPTGradientMatchesFiniteDifferences() {
+        let m = tinyGPT()
+        var rng = Xoshiro256(seed: 5)
+        let p = LinearRegressionTask(dimension: 2, points: 5).sample(batch: 3, using: &rng)
+        for objective in [TrainingObjective.query, .everyPrefix] {
+            let (_, g) = valueWithGradient(at: m) { $0.trainingLoss(p, kind: .real, objective: objective) }
+            for path in m.parameterPaths {
+                let numeric = numericalGradient(at: m[keyPath: path.value]) { w in
+                    var n = m; n[keyPath: path.value] = w; return n.trainingLoss(p, kind: .real, objective: objective).scalar
+                }
+                let analytic = m.gradient(g, at: path)
+                if numeric.norm < 1e-7 {
+                    // The key bias adds q·b_k to a whole row of scores, which softmax ignores: its gradient is 0,
+                    // and finite differences only see rounding noise.
+                    XCTAssertLessThan(analytic.norm, 1e-7, "\(objective) \(path.name)")
+                } else {
+                    XCTAssertLessThan(relativeError(analytic, numeric), 1e-6, "\(objective) \(path.name)")
+                }
+            }
+        }
+    }
+
+    func testOnePassPrefixPredictionsEqualOnePassPerPrefix() {
+        // The paired mask makes query i see exactly points 0..<i: one pass over every prefix gives what the
+        // generic prefix loop (one forward pass per prefix length) gives.
+        let m = tinyGPT(seed: 9)
+        var rng = Xoshiro256(seed: 6)
+        let p = LinearRegressionTask(dimension: 2, points: 6).sample(batch: 4, using: &rng)
+        let fast = m.prefixTrajectory(p), slow = m.defaultPrefixTrajectory(p)
+        for (a, b) in zip(fast.predictions, slow.predictions) { assertClose(a, b, tolerance: 1e-12) }
+    }
+
+    func testTinyGPTLearnsInContextRegression() throws {
+        // d = 2, 8 points, 300 AdamW steps on every prefix: the error at the last points falls well below the
+        // zero predictor's (≈ E‖w‖²‖x‖²/… = 2) and below averaging's; a loose bound, the full run is a preset.
+        let config = ExperimentConfig(
+            name: "tiny-gpt", task: .linearRegression(LinearRegressionTask(dimension: 2, points: 8)),
+            model: ModelSpec(kind: .transformer, layers: 2, heads: 2, width: 16),
+            training: TrainingConfig(steps: 300, batchSize: 64, learningRate: 3e-3, maxGradientNorm: 1, logEvery: 0,
+                                     objective: .everyPrefix, warmupSteps: 30, schedule: .cosine),
+            evaluation: EvaluationConfig(prompts: 300, ridgePoints: 6))
+        let report = try Comparison.run(config, quiet: true)
+        let mse = report.layerRows.last!.error
+        XCTAssertLessThan(mse, 0.5, report.render(.markdown))
+        guard let curve = report.contextCurve, let avg = curve.rows.first(where: { $0[0] == .text("averaging") }),
+              case .number(let avgLast) = avg.last!, case .number(let modelLast) = curve.rows[0].last! else {
+            return XCTFail("curve rows")
+        }
+        XCTAssertLessThan(modelLast, avgLast)
+    }
+}
