@@ -201,11 +201,26 @@ extension Tensor {
     // dx = g [½ (1 + tanh u) + ½ x (1 − tanh² u) c (1 + 3 · 0.044715 x²)].
     @derivative(of: gelu)
     public func _vjpGelu() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
-        (gelu(), { g in
-            Tensor.zipBroadcast(g, self, "gelu") { g, x in
-                let t = Foundation.tanh(Tensor.geluC * (x + 0.044715 * x * x * x))
-                return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * Tensor.geluC * (1 + 3 * 0.044715 * x * x))
+        // tanh u is computed once, for the value and the pullback.
+        var t = [Double](repeating: 0, count: scalarCount)
+        var out = [Double](repeating: 0, count: scalarCount)
+        scalars.withUnsafeBufferPointer { x in
+            for i in 0..<x.count {
+                let xi = x[i]
+                let ti = Foundation.tanh(Tensor.geluC * (xi + 0.044715 * xi * xi * xi))
+                t[i] = ti
+                out[i] = 0.5 * xi * (1 + ti)
             }
+        }
+        let x = self
+        return (Tensor(shape: shape, scalars: out), { g in
+            let g = g.matching(x.shape)
+            var dx = [Double](repeating: 0, count: x.scalarCount)
+            for i in 0..<dx.count {
+                let (xi, ti) = (x.scalars[i], t[i])
+                dx[i] = g.scalars[i] * (0.5 * (1 + ti) + 0.5 * xi * (1 - ti * ti) * Tensor.geluC * (1 + 3 * 0.044715 * xi * xi))
+            }
+            return Tensor(shape: x.shape, scalars: dx)
         })
     }
 

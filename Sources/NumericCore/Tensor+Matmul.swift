@@ -202,7 +202,9 @@ extension Tensor {
         precondition(x.rank == 2 && y.rank == 2 && x.shape[0] == y.shape[0],
                      "sumOfRowOuterProducts: shapes \(x.shape) and \(y.shape) need the same number of rows")
         let (rows, k, n) = (x.shape[0], x.shape[1], y.shape[1])
-        if k * n > 64 * 64 { return matmulPrimitive(x, y, transposeA: true, transposeB: false) }
+        // The lane-packed kernel wins for the in-context sizes (E ≈ 11); from 32 × 32 on, BLAS does (OpenBLAS splits
+        // the output, not the row sum, across threads, so its result does not depend on the thread count either).
+        if k * n >= 32 * 32 { return matmulPrimitive(x, y, transposeA: true, transposeB: false) }
         let chunks = Swift.min(reductionChunks, Swift.max(1, rows / 64))
         var partial = [Double](repeating: 0, count: chunks * k * n)
         x.scalars.withUnsafeBufferPointer { px in
