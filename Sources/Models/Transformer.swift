@@ -19,7 +19,7 @@ public struct Dense: ParameterWalkable {
     }
 
     @differentiable(reverse)
-    public func callAsFunction(_ x: Tensor) -> Tensor { matmul(x, weight) + bias }
+    public func callAsFunction(_ x: Tensor) -> Tensor { matmul(x, weight).addingRowVector(bias) }
 }
 
 /// Layer normalization with a learned gain and bias (PyTorch's `LayerNorm`, ε = 1e-5).
@@ -37,7 +37,7 @@ public struct LayerNorm: ParameterWalkable {
     }
 
     @differentiable(reverse)
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.layerNormalized() * gain + bias }
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.layerNorm(gain: gain, bias: bias) }
 }
 
 /// A GPT-2 block (pre-LayerNorm): `h = x + W_O · MHA(LN₁(x))`, `out = h + MLP(LN₂(h))` with

@@ -207,7 +207,8 @@ extension Tensor {
         scalars.withUnsafeBufferPointer { x in
             for i in 0..<x.count {
                 let xi = x[i]
-                let ti = Foundation.tanh(Tensor.geluC * (xi + 0.044715 * xi * xi * xi))
+                // tanh u = 1 − 2/(e^{2u} + 1): one exp instead of glibc's expm1-based tanh (absolute error ~1e-16).
+                let ti = 1 - 2 / (Foundation.exp(2 * Tensor.geluC * (xi + 0.044715 * xi * xi * xi)) + 1)
                 t[i] = ti
                 out[i] = 0.5 * xi * (1 + ti)
             }

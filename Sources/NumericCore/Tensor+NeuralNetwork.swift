@@ -223,3 +223,79 @@ extension Tensor {
         (clamped(to: bound), { g in Tensor.zipBroadcast(g, self, "clamped") { abs($1) < bound ? $0 : 0 } })
     }
 }
+
+// MARK: - Fused affine pieces of transformer layers
+
+extension Tensor {
+    /// `x + b` with `b [W]` added to every row of `x [..., W]` (a bias), as one primitive: no broadcast
+    /// machinery in the forward pass, and a row sum in the pullback.
+    @differentiable(reverse)
+    public func addingRowVector(_ b: Tensor) -> Tensor {
+        let w = shape[rank - 1]
+        precondition(b.shape == [w], "addingRowVector: bias must be [\(w)], got \(b.shape)")
+        var out = scalars
+        out.withUnsafeMutableBufferPointer { o in
+            b.scalars.withUnsafeBufferPointer { bp in
+                for r in 0..<(w == 0 ? 0 : o.count / w) { for j in 0..<w { o[r * w + j] += bp[j] } }
+            }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+    // y = x + 1 bᵀ, so dx = g and db = Σ_rows g.
+    @derivative(of: addingRowVector)
+    public func _vjpAddingRowVector(_ b: Tensor) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
+        let shape = self.shape
+        return (addingRowVector(b), { g in
+            let g = g.matching(shape)
+            return (g, Tensor.columnSums(g))
+        })
+    }
+
+    /// Sums of the last axis's columns over all rows: `[..., W] → [W]`.
+    static func columnSums(_ g: Tensor) -> Tensor {
+        let w = g.shape[g.rank - 1]
+        var db = [Double](repeating: 0, count: w)
+        g.scalars.withUnsafeBufferPointer { gp in
+            for r in 0..<(w == 0 ? 0 : gp.count / w) { for j in 0..<w { db[j] += gp[r * w + j] } }
+        }
+        return Tensor(shape: [w], scalars: db)
+    }
+
+    /// Layer normalization with a gain and a bias, `γ ⊙ (x − μ)/√(σ² + ε) + β` per row of the last axis, as
+    /// one primitive (PyTorch's `LayerNorm`).
+    @differentiable(reverse, wrt: (self, gain, bias))
+    public func layerNorm(gain: Tensor, bias: Tensor, epsilon: Double = 1e-5) -> Tensor {
+        Tensor.affineRows(layerNormForward(epsilon: epsilon).out, gain, bias)
+    }
+
+    /// `γ ⊙ x̂ + β` per row.
+    static func affineRows(_ xhat: Tensor, _ gain: Tensor, _ bias: Tensor) -> Tensor {
+        let w = xhat.shape[xhat.rank - 1]
+        precondition(gain.shape == [w] && bias.shape == [w], "layerNormalized: gain and bias must be [\(w)], got \(gain.shape), \(bias.shape)")
+        var out = xhat.scalars
+        for r in 0..<(w == 0 ? 0 : out.count / w) { for j in 0..<w { out[r * w + j] = gain.scalars[j] * out[r * w + j] + bias.scalars[j] } }
+        return Tensor(shape: xhat.shape, scalars: out)
+    }
+    // y = γ ⊙ x̂ + β with x̂ = (x − μ)/σ, so dβ = Σ_rows g, dγ = Σ_rows g ⊙ x̂, and dx is the plain layer norm's
+    // pullback of g ⊙ γ.
+    @derivative(of: layerNorm(gain:bias:epsilon:), wrt: (self, gain, bias))
+    public func _vjpLayerNormalizedAffine(gain: Tensor, bias: Tensor, epsilon: Double)
+        -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor, Tensor)) {
+        let (xhat, _) = layerNormForward(epsilon: epsilon)
+        let (_, plainPullback) = _vjpLayerNormalized(epsilon: epsilon)
+        return (Tensor.affineRows(xhat, gain, bias), { g in
+            let g = g.matching(xhat.shape)
+            let w = xhat.shape[xhat.rank - 1]
+            var dgain = [Double](repeating: 0, count: w)
+            var scaled = g.scalars
+            for r in 0..<(w == 0 ? 0 : scaled.count / w) {
+                for j in 0..<w {
+                    dgain[j] += g.scalars[r * w + j] * xhat.scalars[r * w + j]
+                    scaled[r * w + j] *= gain.scalars[j]
+                }
+            }
+            return (plainPullback(Tensor(shape: xhat.shape, scalars: scaled)), Tensor(shape: [w], scalars: dgain),
+                    Tensor.columnSums(g))
+        })
+    }
+}

@@ -8,6 +8,7 @@ import Tasks
 import TestSupport
 import Training
 import XCTest
+import _Differentiation
 
 /// The GPT block and the paired layout: the attention primitive and the whole model against naive loops and
 /// finite differences, the one-pass prefix predictions against one pass per prefix, and a short training run.
@@ -48,6 +49,27 @@ final class TransformerTests: XCTestCase {
         XCTAssertLessThan(relativeError(gq, numericalGradient(at: q) { f($0, k, v) }), 1e-7)
         XCTAssertLessThan(relativeError(gk, numericalGradient(at: k) { f(q, $0, v) }), 1e-7)
         XCTAssertLessThan(relativeError(gv, numericalGradient(at: v) { f(q, k, $0) }), 1e-7)
+    }
+
+    func testFusedBiasAndLayerNormMatchTheirCompositionsAndFiniteDifferences() {
+        var rng = Xoshiro256(seed: 2)
+        let x = Tensor.randomNormal([3, 4, 5], using: &rng)
+        let (g, b) = (Tensor.randomNormal([5], using: &rng), Tensor.randomNormal([5], using: &rng))
+        let probe = Tensor.randomNormal([3, 4, 5], using: &rng)
+        assertClose(x.addingRowVector(b), x + b, tolerance: 1e-15)
+        assertClose(x.layerNorm(gain: g, bias: b), x.layerNormalized() * g + b, tolerance: 1e-14)
+        let f = { (x: Tensor, g: Tensor, b: Tensor) in (x.layerNorm(gain: g, bias: b) * probe).sum().scalar }
+        XCTAssertLessThan(relativeError(gradient(at: x) { ($0.layerNorm(gain: g, bias: b) * probe).sum() },
+                                        numericalGradient(at: x) { f($0, g, b) }), 1e-7)
+        XCTAssertLessThan(relativeError(gradient(at: g) { (x.layerNorm(gain: $0, bias: b) * probe).sum() },
+                                        numericalGradient(at: g) { f(x, $0, b) }), 1e-7)
+        XCTAssertLessThan(relativeError(gradient(at: b) { (x.layerNorm(gain: g, bias: $0) * probe).sum() },
+                                        numericalGradient(at: b) { f(x, g, $0) }), 1e-7)
+        XCTAssertLessThan(relativeError(gradient(at: b) { (x.addingRowVector($0) * probe).sum() },
+                                        numericalGradient(at: b) { (x.addingRowVector($0) * probe).sum().scalar }), 1e-7)
+        // The one-exp tanh inside GELU's pullback matches the plain GELU to rounding.
+        let (value, _) = valueWithPullback(at: x) { $0.gelu() }
+        assertClose(value, x.gelu(), tolerance: 1e-15)
     }
 
     func testPairedMaskLetsQueriesSeeOnlyTheirPrefix() {
