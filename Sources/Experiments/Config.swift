@@ -16,6 +16,10 @@ public struct ModelSpec: Equatable, Sendable {
         case restricted
         /// A GPT-style softmax transformer on the paired layout: `layers` pre-LN blocks of `width`, `heads` heads.
         case transformer
+        /// Yang et al.'s looped transformer: one block looped `depth` times with input injection.
+        case loopedTransformer
+        /// AlgoFormer: `preLayers` blocks, one block looped `depth` times, `postLayers` blocks.
+        case algoFormer
     }
     public var kind: Kind = .lsa
     /// Distinct layers (for `.lsa`).
@@ -34,12 +38,18 @@ public struct ModelSpec: Equatable, Sendable {
     public var symmetricPreconditioner: Bool? = nil
     /// Looped model only: feed the prompt back in before every iteration (Yang et al.); nil: `.none`.
     public var injection: InputInjection? = nil
-    /// Transformer only: the residual width W (nil: 64).
+    /// Transformers: the residual width W (nil: 64).
     public var width: Int? = nil
+    /// Looped transformers: backpropagate through the last `window` iterations only (nil: all).
+    public var window: Int? = nil
+    /// AlgoFormer: blocks before and after the loop (nil: 1 each).
+    public var preLayers: Int? = nil
+    public var postLayers: Int? = nil
 
     public init(kind: Kind = .lsa, layers: Int = 1, depth: Int = 1, evaluationDepth: Int? = nil, heads: Int = 1,
                 initStd: Double = 0.02, tokenClamp: Double? = nil, symmetricPreconditioner: Bool? = nil,
-                injection: InputInjection? = nil, width: Int? = nil) {
+                injection: InputInjection? = nil, width: Int? = nil, window: Int? = nil, preLayers: Int? = nil,
+                postLayers: Int? = nil) {
         self.kind = kind
         self.layers = layers
         self.depth = depth
@@ -50,7 +60,13 @@ public struct ModelSpec: Equatable, Sendable {
         self.symmetricPreconditioner = symmetricPreconditioner
         self.injection = injection
         self.width = width
+        self.window = window
+        self.preLayers = preLayers
+        self.postLayers = postLayers
     }
+
+    /// Whether the model is one of the softmax transformers (paired layout, width, GPT blocks).
+    public var isTransformer: Bool { kind == .transformer || kind == .loopedTransformer || kind == .algoFormer }
 
     /// Layer applications in training: layers for a stack, loop iterations for looped models.
     public var trainingDepth: Int { kind == .lsa || kind == .transformer ? layers : depth }
@@ -74,11 +90,19 @@ public struct ModelSpec: Equatable, Sendable {
             throw TaskError("model: 'symmetricPreconditioner' applies to kind restricted only")
         }
         if kind != .looped && injection != nil { throw TaskError("model: 'injection' applies to kind looped only") }
-        if (kind == .restricted || kind == .transformer) && tokenClamp != nil {
+        if (kind == .restricted || isTransformer) && tokenClamp != nil {
             throw TaskError("model: 'tokenClamp' does not apply to kind \(kind)")
         }
-        if kind != .transformer && width != nil { throw TaskError("model: 'width' applies to kind transformer only") }
-        if kind == .transformer {
+        if !isTransformer && width != nil { throw TaskError("model: 'width' applies to the transformer kinds only") }
+        if kind != .loopedTransformer && kind != .algoFormer && window != nil {
+            throw TaskError("model: 'window' applies to kinds loopedTransformer and algoFormer only")
+        }
+        if kind != .algoFormer && (preLayers != nil || postLayers != nil) {
+            throw TaskError("model: 'preLayers' and 'postLayers' apply to kind algoFormer only")
+        }
+        if let w = window, w < 1 { throw TaskError("model: window must be ≥ 1, got \(w)") }
+        if (preLayers ?? 1) < 0 || (postLayers ?? 1) < 0 { throw TaskError("model: preLayers and postLayers must be ≥ 0") }
+        if isTransformer {
             let w = width ?? 64
             guard w >= 1, w % heads == 0 else { throw TaskError("model: width \(w) must be a positive multiple of heads = \(heads)") }
         }
@@ -107,17 +131,23 @@ public struct ModelSpec: Equatable, Sendable {
                                        depth: depth, symmetric: symmetricPreconditioner ?? false)
         case .transformer:
             return GPT(dimension: d, width: width ?? 64, layers: layers, heads: heads, std: initStd, using: &rng)
+        case .loopedTransformer, .algoFormer:
+            let algo = kind == .algoFormer
+            return LoopedTransformer(dimension: d, width: width ?? 64, heads: heads, depth: depth,
+                                     preBlocks: algo ? preLayers ?? 1 : 0, postBlocks: algo ? postLayers ?? 1 : 0,
+                                     window: window, std: initStd, using: &rng)
         }
     }
 
     /// The token layout the model reads.
-    public var layout: TokenLayout { kind == .transformer ? .paired : .concatenated
+    public var layout: TokenLayout { isTransformer ? .paired : .concatenated
     }
 }
 
 extension ModelSpec: Codable {
     enum CodingKeys: String, CodingKey {
         case kind, layers, depth, evaluationDepth, heads, initStd, tokenClamp, symmetricPreconditioner, injection, width
+        case window, preLayers, postLayers
     }
 
     public init(from decoder: Decoder) throws {
@@ -133,6 +163,9 @@ extension ModelSpec: Codable {
         symmetricPreconditioner = try c.decodeIfPresent(Bool.self, forKey: .symmetricPreconditioner)
         injection = try c.decodeIfPresent(InputInjection.self, forKey: .injection)
         width = try c.decodeIfPresent(Int.self, forKey: .width)
+        window = try c.decodeIfPresent(Int.self, forKey: .window)
+        preLayers = try c.decodeIfPresent(Int.self, forKey: .preLayers)
+        postLayers = try c.decodeIfPresent(Int.self, forKey: .postLayers)
     }
 }
 

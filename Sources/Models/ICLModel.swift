@@ -18,7 +18,7 @@ public protocol ICLModel: ParameterWalkable, InContextLearner {
     /// What one step is called in tables: "layer" or "loop".
     var stepNoun: String { get }
     /// The prediction at every query row after every layer, from one forward pass.
-    @differentiable(reverse)
+    @differentiable(reverse, wrt: self)
     func readouts(_ tokens: Tensor, contextSize n: Int) -> [Tensor]
     /// Every token after every layer (the residual stream, for probes and constructions).
     func hiddenStates(_ tokens: Tensor, contextSize n: Int) -> [Tensor]

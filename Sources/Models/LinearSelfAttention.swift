@@ -94,6 +94,7 @@ public struct LinearSelfAttention: ParameterWalkable {
     /// Predictions at the query tokens after every layer, `[depth]` of `[B, Q]`, from one forward pass.
     /// The last layer updates only the query rows (nothing reads the context after it).
     @differentiable(reverse)
+    @differentiable(reverse, wrt: self)
     public func readouts(_ tokens: Tensor, contextSize n: Int) -> [Tensor] {
         let (b, t) = withoutDerivative(at: (tokens.shape[0], tokens.shape[1]))
         let e = withoutDerivative(at: width)

@@ -92,7 +92,7 @@ public struct GPTBlock: ParameterWalkable {
 /// read-in `[D + 2 → W]`, L pre-LN blocks, a final LayerNorm and a linear read-out `[W → 1]` applied to the
 /// residual stream after every block (the model's own read-out as a per-layer probe). One forward pass
 /// predicts every query; with `TokenLayout.pairedPrefixes` every prefix of a prompt.
-public struct GPT: ICLModel {
+public struct GPT: PairedModel {
     public var readIn: Dense
     public var blocks: [GPTBlock]
     public var finalNorm: LayerNorm
@@ -138,49 +138,16 @@ public struct GPT: ICLModel {
         return out
     }
 
-    /// Every query sees the whole context (the evaluation layout).
-    @differentiable(reverse)
-    public func readouts(_ tokens: Tensor, contextSize n: Int) -> [Tensor] {
-        let q = withoutDerivative(at: tokens.shape[1] - n)
-        return readouts(tokens, contextSize: n, mask: withoutDerivative(at: TokenLayout.pairedMask(contextSize: n, visible: Array(repeating: n, count: q))))
-    }
-
     public func hiddenStates(_ tokens: Tensor, contextSize n: Int) -> [Tensor] {
         let mask = TokenLayout.pairedMask(contextSize: n, visible: Array(repeating: n, count: tokens.shape[1] - n))
         var h = readIn(tokens)
         return blocks.map { block in h = block(h, mask: mask); return h }
     }
 
-    /// The loss at the last point, or averaged over every point k = 0…N−1 predicted from points 0..<k (Garg
-    /// et al.'s objective, the empty prefix included) in one pass over `pairedPrefixes`.
+    /// Training needs only the last block's read-out.
     @differentiable(reverse, wrt: self)
-    public func trainingLoss(_ prompts: PromptBatch, kind: TargetKind, objective: TrainingObjective) -> Tensor {
-        let n = withoutDerivative(at: prompts.pointCount)
-        if objective == .query {
-            let context = withoutDerivative(at: prompts.context(n - 1))
-            let last = withoutDerivative(at: prompts.points((n - 1)..<n))
-            let z = withoutDerivative(at: TokenLayout.paired(contextXs: context.xs, contextYs: context.ys, queries: last.xs))
-            let r = readouts(z, contextSize: n - 1)
-            return kind.loss(predicted: r[withoutDerivative(at: r.count - 1)], targets: last.ys)
-        }
-        let z = withoutDerivative(at: TokenLayout.pairedPrefixes(prompts))
-        let mask = withoutDerivative(at: TokenLayout.pairedMask(contextSize: n, visible: Array(0..<n)))
-        let r = readouts(z, contextSize: n, mask: mask)
-        return kind.loss(predicted: r[withoutDerivative(at: r.count - 1)], targets: prompts.ys)
-    }
-
-    public func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {
-        let z = TokenLayout.paired(contextXs: contextXs, contextYs: contextYs, queries: queries)
-        return Trajectory(learner: name, stepLabels: (1...depth).map { "layer \($0)" }, stepValues: (1...depth).map(Double.init),
-                          predictions: readouts(z, contextSize: contextXs.shape[1]))
-    }
-
-    /// Every prefix in one forward pass (point k from points 0..<k).
-    public func prefixTrajectory(_ prompts: PromptBatch) -> Trajectory {
-        let n = prompts.pointCount
-        let r = readouts(TokenLayout.pairedPrefixes(prompts), contextSize: n,
-                         mask: TokenLayout.pairedMask(contextSize: n, visible: Array(0..<n)))
-        return Trajectory(learner: name, stepLabels: (1...depth).map { "layer \($0)" }, stepValues: (1...depth).map(Double.init),
-                          predictions: r)
+    public func finalReadout(_ tokens: Tensor, contextSize n: Int, mask: Tensor) -> Tensor {
+        let r = readouts(tokens, contextSize: n, mask: mask)
+        return r[withoutDerivative(at: r.count - 1)]
     }
 }

@@ -38,6 +38,28 @@ public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable {
     case cosine
 }
 
+/// A loop-count curriculum for looped models (Yang et al.): `start + increment · ⌊(step − 1) / every⌋`
+/// iterations, capped at the model's training depth.
+public struct LoopCurriculum: Codable, Equatable, Sendable {
+    public var start: Int
+    public var increment: Int
+    public var every: Int
+
+    public init(start: Int, increment: Int, every: Int) {
+        self.start = start
+        self.increment = increment
+        self.every = every
+    }
+
+    public func loops(atStep step: Int, total: Int) -> Int { min(total, start + increment * ((max(step, 1) - 1) / every)) }
+
+    public func validate() throws {
+        guard start >= 1, increment >= 0, every >= 1 else {
+            throw TaskError("training: loopCurriculum needs start ≥ 1, increment ≥ 0, every ≥ 1 (got \(start), \(increment), \(every))")
+        }
+    }
+}
+
 /// Every knob of the one training loop. Defaults follow von Oswald et al. and the peer benchmarks; a key left
 /// out of a config takes its default.
 public struct TrainingConfig: Equatable, Sendable {
@@ -65,6 +87,8 @@ public struct TrainingConfig: Equatable, Sendable {
     public var schedule: LearningRateSchedule = .constant
     /// Cosine decay's end point as a fraction of the learning rate.
     public var finalLearningRateFraction: Double = 0.1
+    /// Ramp the loop count of a looped model up to its depth during training (nil: the full depth throughout).
+    public var loopCurriculum: LoopCurriculum? = nil
 
     public init(steps: Int = 1000, batchSize: Int = 2048, learningRate: Double = 1e-3, maxGradientNorm: Double? = nil,
                 seed: UInt64 = 0, logEvery: Int = 100, objective: TrainingObjective = .query, curriculum: Curriculum? = nil,
@@ -106,13 +130,14 @@ public struct TrainingConfig: Equatable, Sendable {
             throw TaskError("training: finalLearningRateFraction must be in [0, 1], got \(finalLearningRateFraction)")
         }
         try curriculum?.validate()
+        try loopCurriculum?.validate()
     }
 }
 
 extension TrainingConfig: Codable {
     enum CodingKeys: String, CodingKey {
         case steps, batchSize, learningRate, maxGradientNorm, seed, logEvery, objective, curriculum
-        case weightDecay, warmupSteps, schedule, finalLearningRateFraction
+        case weightDecay, warmupSteps, schedule, finalLearningRateFraction, loopCurriculum
     }
 
     public init(from decoder: Decoder) throws {
@@ -130,6 +155,7 @@ extension TrainingConfig: Codable {
         warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? d.warmupSteps
         schedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .schedule) ?? d.schedule
         finalLearningRateFraction = try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFraction) ?? d.finalLearningRateFraction
+        loopCurriculum = try c.decodeIfPresent(LoopCurriculum.self, forKey: .loopCurriculum)
     }
 }
 
@@ -205,8 +231,14 @@ public enum Trainer {
             first = r.completedSteps + 1
         }
         let (kind, objective) = (task.targetKind, config.objective)
+        if config.loopCurriculum != nil && !model.isDepthAdjustable {
+            throw TaskError("\(label): a loop curriculum needs a looped model; \(model.name) has a fixed depth")
+        }
+        let fullDepth = model.depth
+        defer { model.depth = fullDepth }
         let start = Date()
         for step in first..<(config.steps + 1) {
+            if let lc = config.loopCurriculum { model.depth = lc.loops(atStep: step, total: fullDepth) }
             var prompts = task.samplePrompts(batch: config.batchSize, using: &rng)
             if let c = config.curriculum {
                 let k = c.points(atStep: step, total: prompts.pointCount)

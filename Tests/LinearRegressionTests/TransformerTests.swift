@@ -185,4 +185,53 @@ final class TransformerTests: XCTestCase {
         }
         XCTAssertLessThan(modelLast, avgLast)
     }
+
+    func testLoopedTransformerAndAlgoFormerGradientsAndPrefixes() {
+        var rng = Xoshiro256(seed: 12)
+        let p = LinearRegressionTask(dimension: 2, points: 5).sample(batch: 3, using: &rng)
+        for (pre, post) in [(0, 0), (1, 1)] {
+            let m = LoopedTransformer(dimension: 2, width: 8, heads: 2, depth: 3, preBlocks: pre, postBlocks: post, std: 0.3, using: &rng)
+            assertWalkCoversEveryParameter(m)
+            let (_, g) = valueWithGradient(at: m) { $0.trainingLoss(p, kind: .real, objective: .everyPrefix) }
+            for path in m.parameterPaths {
+                let numeric = numericalGradient(at: m[keyPath: path.value]) { w in
+                    var n = m; n[keyPath: path.value] = w; return n.trainingLoss(p, kind: .real, objective: .everyPrefix).scalar
+                }
+                let analytic = m.gradient(g, at: path)
+                if numeric.norm < 1e-7 { XCTAssertLessThan(analytic.norm, 1e-7, path.name) }
+                else { XCTAssertLessThan(relativeError(analytic, numeric), 1e-6, "\(pre)/\(post) \(path.name)") }
+            }
+            // The training read-out is the last iteration's; one pass over every prefix = one pass per prefix.
+            let fast = m.prefixTrajectory(p), slow = m.defaultPrefixTrajectory(p)
+            for (a, b) in zip(fast.predictions, slow.predictions) { assertClose(a, b, tolerance: 1e-12) }
+            // Looping longer at evaluation: the first 3 read-outs are unchanged, and there are 6.
+            var longer = m
+            longer.depth = 6
+            let (cx, cy) = p.context(4)
+            let q = p.points(4..<5).xs
+            let r3 = m.trajectory(contextXs: cx, contextYs: cy, queries: q), r6 = longer.trajectory(contextXs: cx, contextYs: cy, queries: q)
+            XCTAssertEqual(r6.stepCount, 6)
+            for s in 0..<3 { assertClose(r6.predictions[s], r3.predictions[s], tolerance: 0) }
+        }
+    }
+
+    func testTruncatedBackpropagationCutsEarlyIterations() {
+        var rng = Xoshiro256(seed: 13)
+        let p = LinearRegressionTask(dimension: 2, points: 5).sample(batch: 3, using: &rng)
+        let full = LoopedTransformer(dimension: 2, width: 8, heads: 2, depth: 4, std: 0.3, using: &rng)
+        var cut = full
+        cut.window = 1
+        var whole = full
+        whole.window = 4
+        let loss = { (m: LoopedTransformer) in m.trainingLoss(p, kind: .real, objective: .query) }
+        XCTAssertEqual(loss(full).scalar, loss(cut).scalar, "truncation changes gradients, not values")
+        func grad(_ m: LoopedTransformer) -> LoopedTransformer.TangentVector {
+            gradient(at: m) { $0.trainingLoss(p, kind: .real, objective: .query) }
+        }
+        let (gFull, gCut, gWhole) = (grad(full), grad(cut), grad(whole))
+        let path = full.parameterPaths.first { $0.name == "body.query.weight" }!
+        assertClose(full.gradient(gWhole, at: path), full.gradient(gFull, at: path), tolerance: 0)
+        XCTAssertGreaterThan((full.gradient(gFull, at: path) - cut.gradient(gCut, at: path)).norm, 1e-6,
+                             "a one-iteration window drops the earlier iterations' contributions")
+    }
 }
