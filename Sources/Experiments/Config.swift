@@ -308,6 +308,7 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
         if training.objective == .everyPrefix && !family.everyPointIsTarget {
             throw TaskError("training: the \(task.familyName) family asks one question per prompt; objective must be \"query\"")
         }
+        try validateResources()
     }
 
     public func jsonData() -> Data {

@@ -16,6 +16,8 @@ import NumericCore
 /// (`FourierSeriesWHighFreqBias`: `min_frequencies ~ U{1…N_max}`, scaled by 1/√(N_max − M + 1)); the workbench's
 /// older "complexity-biased" prior, `.complexityBiased`, is `.lowFrequencyBiased` — the opposite bias.
 public struct FourierTask: Codable, Equatable, Sendable {
+    /// The largest max frequency accepted (papers use N ≤ 10).
+    public static let maxFrequencyCap = 200
     /// Which frequencies a mixture's drawn index K switches on. JSON: `"upToK"` or `"fromK"`.
     public enum FrequencyBand: String, Codable, Sendable {
         /// R = 1…K: K is the highest frequency N.
@@ -99,6 +101,10 @@ public struct FourierTask: Codable, Equatable, Sendable {
 
     public func validate() throws {
         guard maxFrequency >= 1 else { throw TaskError("fourier: max frequency must be ≥ 1, got \(maxFrequency)") }
+        // The model average solves one (2N + 1)-feature system per candidate N and prompt: cubic in N.
+        guard maxFrequency <= FourierTask.maxFrequencyCap else {
+            throw TaskError("fourier: max frequency \(maxFrequency) is over the cap of \(FourierTask.maxFrequencyCap) (the Bayesian model average costs O(N⁴) per prompt)")
+        }
         guard halfPeriod > 0 else { throw TaskError("fourier: half period L must be > 0, got \(halfPeriod)") }
         guard points >= 1 else { throw TaskError("fourier: points must be ≥ 1, got \(points)") }
         guard coefficientScale > 0 else { throw TaskError("fourier: the coefficient scale must be > 0, got \(coefficientScale)") }

@@ -125,6 +125,7 @@ public struct GraphTask: Codable, Equatable, Sendable {
 
     public func validate() throws {
         guard vertices >= 2 else { throw TaskError("graph: needs at least 2 vertices, got \(vertices)") }
+        guard vertices <= 4096 else { throw TaskError("graph: \(vertices) vertices is over the cap of 4096 (prompts hold V × V adjacency)") }
         switch distribution {
         case .erdosRenyi(let p), .randomDAG(let p):
             guard p >= 0 && p <= 1 else { throw TaskError("graph: edge probability must be in [0, 1], got \(p)") }

@@ -102,6 +102,10 @@ struct FamilyOptions: ParsableArguments {
             var t: FourierTask
             if case .fourier(let b) = base { t = b } else { t = FourierTask.mixture(maxFrequency: 10, points: 41) }
             let n = maxFrequency ?? t.maxFrequency
+            guard n >= 1 && n <= FourierTask.maxFrequencyCap else {
+                throw ValidationError(n < 1 ? "fourier: max frequency must be ≥ 1, got \(n)"
+                                            : "fourier: max frequency \(n) is over the cap of \(FourierTask.maxFrequencyCap)")
+            }
             switch fourier {
             case nil: if maxFrequency != nil { t = t.frequencyPrior == nil ? FourierTask(maxFrequency: n, points: t.points) : .mixture(maxFrequency: n, points: t.points) }
             case "single": t = FourierTask(maxFrequency: n, points: t.points)

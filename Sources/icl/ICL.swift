@@ -44,6 +44,13 @@ struct ConfigOptions: ParsableArguments {
 
 extension ReportTable.Format: ExpressibleByArgument {}
 
+/// Refuses an option whose arrays would exceed `ResourceLimits.maxBytes` (`ICL_MAX_MEMORY`), naming it.
+func checkSize(_ shape: [Int], _ what: String) throws {
+    do { try ResourceLimits.checkAllocation(shape: shape, of: what) } catch let e as ResourceLimitError {
+        throw TaskError(e.message)
+    }
+}
+
 /// Prints numerical warnings on stderr, one line each; under `--strict` any warning is a failure (exit 3).
 func report(warnings: [String], strict: Bool) throws {
     for w in warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
@@ -134,6 +141,7 @@ struct TasksCommand: ParsableCommand {
             let base = try preset.map { try Presets.named($0).task }
             let task = try family.task(base: base, seed: seed)
             guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
+            try checkSize([batch, task.family.pointCount, task.family.inputDimension], "--batch × points × dimension")
             var rng = Xoshiro256(seed: seed)
             let prompts = task.family.samplePrompts(batch: batch, using: &rng)
             var arrays: [(name: String, tensor: Tensor)] = [("xs", prompts.xs), ("ys", prompts.ys)]
@@ -235,6 +243,7 @@ struct Baselines: ParsableCommand {
     func run() throws {
         guard prompts >= 1 else { throw ValidationError("--prompts must be ≥ 1") }
         let task = try family.task(defaultFamily: "boolean")
+        try checkSize([prompts, task.family.pointCount, task.family.inputDimension], "--prompts × points × dimension")
         if searchOut != nil, task.familyName != "graph" { throw ValidationError("--search-out applies to --family graph only") }
         switch task {
         case .boolean(let t): try booleanBaselines(t)

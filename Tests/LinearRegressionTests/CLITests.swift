@@ -132,4 +132,40 @@ final class CLITests: CLITestCase {
         XCTAssertEqual(r.status, 1, r.err)
         XCTAssertEqual(r.err.split(separator: "\n").count, 1, "one error line: \(r.err)")
     }
+
+    func testOversizedOptionsFailNamingThem() throws {
+        let out = dir.appendingPathComponent("o.npz").path
+        let cases: [([String], String)] = [
+            (["tasks", "sample", "--batch", "100000000", "--out", out], "--batch × points × dimension"),
+            (["tasks", "sample", "--dimension", "1000000000000", "--out", out], "--batch × points × dimension"),
+            (["tasks", "sample", "--points", "1000000000000", "--out", out], "--batch × points × dimension"),
+            (["compare", "--preset", "ci-tiny", "--batch-size", "1000000000000"], "training.batchSize"),
+            (["compare", "--preset", "ci-tiny", "--eval-prompts", "1000000000000"], "evaluation.prompts"),
+            (["baselines", "--prompts", "1000000000000"], "--prompts × points × dimension"),
+            (["baselines", "--family", "fourier", "--max-frequency=-1"], "max frequency must be ≥ 1"),
+            (["baselines", "--family", "fourier", "--max-frequency", "100000"], "over the cap"),
+        ]
+        for (args, expected) in cases {
+            let start = Date()
+            let r = try icl(args)
+            XCTAssertTrue(r.status == 1 || r.status == 64, "\(args): a usage or input error, not a crash: \(r.status) \(r.err)")
+            XCTAssertTrue(r.err.contains(expected), "\(args): \(r.err)")
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5, "\(args) fails fast")
+        }
+        // Config fields: the message names the field.
+        for (key, value, expected) in [("\"dimension\" : 3", "\"dimension\" : 100000", "task dimension"),
+                                       ("\"layers\" : 1", "\"layers\" : 1000000", "model.layers"),
+                                       ("\"newtonSteps\" : 8", "\"newtonSteps\" : 1000000000", "evaluation.newtonSteps")] {
+            let config = dir.appendingPathComponent("c.json")
+            let base = try icl(["train", "--preset", "ci-tiny", "--steps", "1", "--quiet", "--out", dir.appendingPathComponent("r").path,
+                                "--overwrite"])
+            XCTAssertEqual(base.status, 0, base.err)
+            let text = try String(contentsOf: dir.appendingPathComponent("r/config.json"), encoding: .utf8)
+            XCTAssertTrue(text.contains(key), key)
+            try text.replacingOccurrences(of: key, with: value).write(to: config, atomically: true, encoding: .utf8)
+            let r = try icl(["compare", "--config", config.path])
+            XCTAssertEqual(r.status, 1, "\(value): \(r.err)")
+            XCTAssertTrue(r.err.contains(expected) && r.err.contains("ICL_MAX_MEMORY"), "\(value): \(r.err)")
+        }
+    }
 }
