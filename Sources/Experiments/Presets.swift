@@ -6,7 +6,8 @@ import Training
 public enum Presets {
     public static let names = ["flagship", "looped-flagship", "von-oswald", "mahankali", "akyurek-deep", "gatmiry-looped",
                                "gatmiry-looped-free", "looped-lsa", "covariate-shift", "raventos-pool", "lsa-gmm", "lsa-fourier-mixture",
-                               "lsa-boolean-conjunction", "lsa-graph-connectivity", "garg-linear", "ci-tiny"]
+                               "lsa-boolean-conjunction", "lsa-graph-connectivity", "garg-linear", "yang-looped", "algoformer-linear",
+                               "ci-tiny"]
 
     public static func named(_ name: String) throws -> ComparisonConfig {
         switch name {
@@ -124,6 +125,20 @@ public enum Presets {
                                          objective: .everyPrefix, weightDecay: 0.01, warmupSteps: 200, schedule: .cosine,
                                          finalLearningRateFraction: 0.1),
                 evaluation: EvaluationConfig(prompts: 2000))
+        case "yang-looped":
+            var c = try named("garg-linear")
+            c.name = name
+            c.summary = "Yang et al. (2024): one transformer block looped with input injection (width 64, 4 heads, 8 loops in training with a 4 → 8 loop curriculum and a 4-iteration backpropagation window, 40 at test) on d = 5 linear regression"
+            c.model = ModelSpec(kind: .loopedTransformer, depth: 8, evaluationDepth: 40, heads: 4, initStd: 0.02, width: 64, window: 4)
+            c.training.loopCurriculum = LoopCurriculum(start: 4, increment: 1, every: 250)
+            return c
+        case "algoformer-linear":
+            var c = try named("yang-looped")
+            c.name = name
+            c.summary = "AlgoFormer (Gao et al. 2024): a pre-block, one looped block (8 loops, window 4, curriculum 4 → 8; 16 at test) and a post-block on d = 5 linear regression"
+            c.model = ModelSpec(kind: .algoFormer, depth: 8, evaluationDepth: 16, heads: 4, initStd: 0.02, width: 64, window: 4,
+                                preLayers: 1, postLayers: 1)
+            return c
         case "ci-tiny":
             return ComparisonConfig(
                 name: name, summary: "A seconds-long smoke configuration for tests",

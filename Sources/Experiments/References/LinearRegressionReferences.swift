@@ -4,9 +4,9 @@ import Models
 import NumericCore
 import Tasks
 
-// Linear regression (and Gaussian-mixture regression): GD with its step size line-searched for as many steps
-// as the model has layers, iterative Newton, the ridge λ path, OLS; dMMSE for a task pool, the Bayes
-// posterior mean for noisy Gaussian tasks, the exact mixture Bayes predictor for mixtures.
+// Linear regression: GD with its step size line-searched for as many steps as the model has layers, iterative
+// Newton, the ridge λ path, OLS (the "linear ladder", shared with Gaussian mixtures); dMMSE for a task pool,
+// the Bayes posterior mean for noisy Gaussian tasks.
 
 extension FamilyReferences {
     /// GD (line-searched for the model's training depth), Newton, ridge path, OLS: the linear ladder.
@@ -56,19 +56,6 @@ extension FamilyReferences {
         if ctx.config.evaluation.task != nil {
             refs.layerNotes.append("Evaluated on a shifted distribution (evaluation.task), trained on the configured task.")
         }
-        return refs
-    }
-
-    static func gaussianMixture(_ task: GaussianMixtureTask, _ ctx: EvaluationContext) throws -> FamilyReferences {
-        var (refs, _) = linearLadder(ctx)
-        let d = task.dimension
-        let noise = max(task.noise, 1e-3)
-        let bayes = GaussianMixtureBayes(means: task.means.map { Tensor(shape: [d], scalars: $0) }, mixing: task.mixing,
-                                         covariance: Tensor.identity(d) * (task.scale * task.scale), noise: noise)
-        refs.add("PME", ctx.run(bayes), baseline: "mixture posterior mean (exact Bayes, σ = \(Cell.format(noise)))",
-                 targets: ctx.query.ys, kind: .real)
-        refs.curveLearners.insert(bayes, at: 0)
-        refs.layerNotes.append("PME: the exact posterior mean of the \(task.means.count)-component Gaussian mixture of regressions (Panwar et al.), component weights by evidence.")
         return refs
     }
 
