@@ -98,14 +98,14 @@ public enum LayerComparison {
         return tied.count > 1 ? .tie(tied, relativeDistance: rho) : .match(best.label, relativeDistance: rho)
     }
 
-    /// The rows as a report table: step, error, then per reference its best step, distance, and (where
-    /// weights exist) ILWD and cosine; then the verdict.
+    /// The rows as a report table: step, error, then per reference its best step (for references with more
+    /// than one), distance, and (where weights exist) ILWD and cosine; then the verdict.
     public static func table(_ rows: [Row], kind: TargetKind, title: String) -> ReportTable {
         let dist = kind == .real ? "SPD" : "disagree"
         var columns = ["step", "model \(kind.errorName)"]
         if let first = rows.first {
             for m in first.matches {
-                columns += ["\(m.key) step", "\(m.key) \(dist)"]
+                columns += (m.single ? [] : ["\(m.key) step"]) + ["\(m.key) \(dist)"]
                 if m.ilwd != nil { columns += ["\(m.key) ILWD", "\(m.key) cos"] }
             }
         }
@@ -114,7 +114,7 @@ public enum LayerComparison {
         for r in rows {
             var cells: [Cell] = [.text(r.step), .number(r.error)]
             for m in r.matches {
-                cells += [m.single ? .empty : .text(m.match.algorithmLabel), .number(m.match.score)]
+                cells += (m.single ? [] : [.text(m.match.algorithmLabel)]) + [.number(m.match.score)]
                 if let ilwd = m.ilwd, let cos = m.cosine { cells += [.number(ilwd), .number(cos)] }
             }
             cells.append(.text(r.verdict.description))
