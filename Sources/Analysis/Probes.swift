@@ -50,3 +50,60 @@ public enum Probes {
         return Tensor(shape: [b, bins], scalars: out)
     }
 }
+
+extension Probes {
+    /// A fitted linear probe (Akyürek et al.): closed-form ridge from features `[M, W]` (a layer's hidden state at
+    /// each query token) to targets `[M, K]`, fitted on the first half of the rows and scored on the second.
+    /// Returns the held-out R² = 1 − SSE / SST per target column averaged (1: the layer linearly encodes the
+    /// target; ≤ 0: not at all). Features are standardized per column before the fit; λ is relative to that
+    /// scale.
+    public static func linearProbe(features: Tensor, targets: Tensor, ridge lambda: Double = 1e-3) throws -> Double {
+        precondition(features.rank == 2 && targets.rank == 2 && features.shape[0] == targets.shape[0],
+                     "linearProbe: features [M, W] and targets [M, K], got \(features.shape) and \(targets.shape)")
+        let (m, w, k) = (features.shape[0], features.shape[1], targets.shape[1])
+        let train = m / 2
+        precondition(train >= 2 && m - train >= 2, "linearProbe: needs at least 4 rows, got \(m)")
+        // Standardize with the training half's statistics; a constant column becomes 0.
+        var mean = [Double](repeating: 0, count: w), scale = [Double](repeating: 1, count: w)
+        for j in 0..<w {
+            var s = 0.0, s2 = 0.0
+            for i in 0..<train { let x = features.scalars[i * w + j]; s += x; s2 += x * x }
+            mean[j] = s / Double(train)
+            let v = max(s2 / Double(train) - mean[j] * mean[j], 0)
+            scale[j] = v > 1e-24 ? 1 / v.squareRoot() : 0
+        }
+        let cols = w + 1   // the features and an intercept
+        func row(_ i: Int) -> [Double] {
+            var x = [Double](repeating: 1, count: cols)
+            for j in 0..<w { x[j] = (features.scalars[i * w + j] - mean[j]) * scale[j] }
+            return x
+        }
+        var gram = [Double](repeating: 0, count: cols * cols), rhs = [Double](repeating: 0, count: cols * k)
+        for i in 0..<train {
+            let x = row(i)
+            for a in 0..<cols {
+                for b in 0..<cols { gram[a * cols + b] += x[a] * x[b] }
+                for c in 0..<k { rhs[a * k + c] += x[a] * targets.scalars[i * k + c] }
+            }
+        }
+        for a in 0..<w { gram[a * cols + a] += lambda * Double(train) }
+        gram[w * cols + w] += 1e-12 * Double(train)   // keeps the intercept's pivot positive for constant features
+        let coefficients = try LinearAlgebra.solveSPD(Tensor(shape: [cols, cols], scalars: gram), Tensor(shape: [cols, k], scalars: rhs))
+        var r2 = 0.0
+        for c in 0..<k {
+            var sse = 0.0, sst = 0.0, mu = 0.0
+            for i in train..<m { mu += targets.scalars[i * k + c] }
+            mu /= Double(m - train)
+            for i in train..<m {
+                let x = row(i)
+                var pred = 0.0
+                for a in 0..<cols { pred += x[a] * coefficients.scalars[a * k + c] }
+                let y = targets.scalars[i * k + c]
+                sse += (pred - y) * (pred - y)
+                sst += (y - mu) * (y - mu)
+            }
+            r2 += sst > 0 ? 1 - sse / sst : (sse == 0 ? 1 : 0)
+        }
+        return r2 / Double(k)
+    }
+}

@@ -55,6 +55,23 @@ extension ICLModel {
         return kind.loss(predicted: r[withoutDerivative(at: r.count - 1)], targets: target)
     }
 
+    /// The tokens of a context and queries in the model's layout.
+    public func tokens(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Tensor {
+        layout == .paired ? TokenLayout.paired(contextXs: contextXs, contextYs: contextYs, queries: queries)
+                          : TokenLayout.rows(contextXs: contextXs, contextYs: contextYs, queries: queries)
+    }
+
+    /// Each layer's hidden state at the query tokens, `[depth]` of `[B · Q, W]` (for probes).
+    public func queryStates(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> [Tensor] {
+        let n = contextXs.shape[1]
+        let z = tokens(contextXs: contextXs, contextYs: contextYs, queries: queries)
+        let t = z.shape[1]
+        return hiddenStates(z, contextSize: n).map { h in
+            let q = h.slice(alongAxis: 1, n..<t)
+            return q.reshaped(to: [q.shape[0] * q.shape[1], q.shape[2]])
+        }
+    }
+
     /// Read-outs for a context and queries given as points (row layouts).
     public func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {
         precondition(layout.isRows, "\(name): trajectory(contextXs:…) needs a row layout, the model reads \(layout)")
