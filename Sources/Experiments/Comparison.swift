@@ -106,6 +106,7 @@ public enum Comparison {
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys]
                 try run.write(try enc.encode(history), "history.json")
+                try run.write(Data(history.csv.utf8), "history.csv")
             }
         }
         var report = try evaluate(model, config: config)

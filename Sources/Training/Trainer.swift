@@ -159,11 +159,49 @@ extension TrainingConfig: Codable {
     }
 }
 
-/// The loss after each logged step.
-public struct TrainingHistory: Codable, Equatable {
+/// Every step of a run: its loss, the gradient's global norm (before clipping), the learning rate it used, and
+/// the seconds since training started (`logEvery` only decides what is printed).
+public struct TrainingHistory: Equatable {
     public var steps: [Int] = []
     public var losses: [Double] = []
+    public var gradientNorms: [Double] = []
+    public var learningRates: [Double] = []
+    public var seconds: [Double] = []
     public var secondsPerStep: Double = 0
+
+    public init() {}
+
+    mutating func record(step: Int, loss: Double, gradientNorm: Double, learningRate: Double, seconds: Double) {
+        steps.append(step)
+        losses.append(loss)
+        gradientNorms.append(gradientNorm)
+        learningRates.append(learningRate)
+        self.seconds.append(seconds)
+    }
+
+    /// `step,loss,gradient_norm,learning_rate,seconds`, one row per step, full precision (round-trips in NumPy).
+    public var csv: String {
+        var out = "step,loss,gradient_norm,learning_rate,seconds\n"
+        for i in steps.indices {
+            func at(_ xs: [Double]) -> String { i < xs.count ? "\(xs[i])" : "" }
+            out += "\(steps[i]),\(losses[i]),\(at(gradientNorms)),\(at(learningRates)),\(at(seconds))\n"
+        }
+        return out
+    }
+}
+
+extension TrainingHistory: Codable {
+    enum CodingKeys: String, CodingKey { case steps, losses, gradientNorms, learningRates, seconds, secondsPerStep }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try c.decodeIfPresent([Int].self, forKey: .steps) ?? []
+        losses = try c.decodeIfPresent([Double].self, forKey: .losses) ?? []
+        gradientNorms = try c.decodeIfPresent([Double].self, forKey: .gradientNorms) ?? []
+        learningRates = try c.decodeIfPresent([Double].self, forKey: .learningRates) ?? []
+        seconds = try c.decodeIfPresent([Double].self, forKey: .seconds) ?? []
+        secondsPerStep = try c.decodeIfPresent(Double.self, forKey: .secondsPerStep) ?? 0
+    }
 }
 
 /// Everything a training run needs to continue where it stopped, bit for bit: the steps done, the prompt
@@ -249,15 +287,14 @@ public enum Trainer {
                 throw TaskError("\(label): the loss became \(loss) at step \(step); lower the learning rate or set a gradient clip")
             }
             adam.learningRate = config.learningRate(atStep: step)
+            let norm = model.gradientNorm(grad)
             adam.update(&model, along: grad)
-            if step == 1 || step == config.steps || (config.logEvery > 0 && step % config.logEvery == 0) {
-                history.steps.append(step)
-                history.losses.append(loss)
-                if config.logEvery > 0 {
-                    let rate = Double(step - first + 1) / max(Date().timeIntervalSince(start), 1e-9)
-                    FileHandle.standardError.write(String(format: "%@: step %d/%d  loss %.5f  (%.0f steps/s)\n",
-                                                          label, step, config.steps, loss, rate).data(using: .utf8)!)
-                }
+            history.record(step: step, loss: loss, gradientNorm: norm, learningRate: adam.learningRate,
+                           seconds: Date().timeIntervalSince(start))
+            if config.logEvery > 0 && (step == 1 || step == config.steps || step % config.logEvery == 0) {
+                let rate = Double(step - first + 1) / max(Date().timeIntervalSince(start), 1e-9)
+                FileHandle.standardError.write(String(format: "%@: step %d/%d  loss %.5f  (%.0f steps/s)\n",
+                                                      label, step, config.steps, loss, rate).data(using: .utf8)!)
             }
             if let c = checkpoint, step % c.every == 0 || step == config.steps {
                 let m = adam.moments
@@ -323,8 +360,12 @@ extension Checkpoint {
         let words = [s.0, s.1, s.2, s.3].flatMap { [Double($0 >> 32), Double($0 & 0xFFFF_FFFF)] }
         arrays.append(("state.steps", Tensor(shape: [2], scalars: [Double(state.completedSteps), Double(state.adamStep)])))
         arrays.append(("state.rng", Tensor(shape: [8], scalars: words)))
-        arrays.append(("history.steps", Tensor(shape: [state.history.steps.count], scalars: state.history.steps.map(Double.init))))
-        arrays.append(("history.losses", Tensor(shape: [state.history.losses.count], scalars: state.history.losses)))
+        let h = state.history
+        arrays.append(("history.steps", Tensor(shape: [h.steps.count], scalars: h.steps.map(Double.init))))
+        for (name, xs) in [("losses", h.losses), ("gradientNorms", h.gradientNorms), ("learningRates", h.learningRates),
+                           ("seconds", h.seconds)] {
+            arrays.append(("history.\(name)", Tensor(shape: [xs.count], scalars: xs)))
+        }
         try NumPy.save(arrays, npz: url)
     }
 
@@ -359,8 +400,13 @@ extension Checkpoint {
                 second.append(v)
             }
         }
+        var history = TrainingHistory()
+        history.steps = hs.scalars.map { Int($0) }
+        history.losses = hl.scalars
+        history.gradientNorms = arrays["history.gradientNorms"]?.scalars ?? []
+        history.learningRates = arrays["history.learningRates"]?.scalars ?? []
+        history.seconds = arrays["history.seconds"]?.scalars ?? []
         return TrainingState(completedSteps: Int(steps.scalars[0]), rng: rng, adamStep: Int(steps.scalars[1]),
-                             firstMoments: first, secondMoments: second,
-                             history: TrainingHistory(steps: hs.scalars.map { Int($0) }, losses: hl.scalars))
+                             firstMoments: first, secondMoments: second, history: history)
     }
 }

@@ -32,6 +32,16 @@ final class RunDirectoryTests: CLITestCase {
         let resumed = try icl(["train"] + training + ["--out", killed.path, "--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.err)
         XCTAssertEqual(try weights(killed), try weights(whole), "resumed weights are bit-identical to the uninterrupted run")
+        // The history holds every step (loss, gradient norm, learning rate), not only the logged ones, and the
+        // resumed run's losses are the uninterrupted run's.
+        func losses(_ run: URL) throws -> [String] {
+            let rows = try String(contentsOf: run.appendingPathComponent("history.csv"), encoding: .utf8).split(separator: "\n")
+            XCTAssertEqual(rows.first, "step,loss,gradient_norm,learning_rate,seconds")
+            return rows.dropFirst().map { $0.split(separator: ",").prefix(4).joined(separator: ",") }
+        }
+        let (a, b) = (try losses(whole), try losses(killed))
+        XCTAssertEqual(a.count, 6000)
+        XCTAssertEqual(a, b)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: killed.path).filter { $0.contains(".tmp-") || $0 == ".lock" }
         XCTAssertEqual(leftovers, [], "stray temporary files and the lock are gone")
         // A resume with another config is refused.
