@@ -21,6 +21,7 @@ final class ResourceLimitsTests: XCTestCase {
             throw XCTSkip("ICL_MAX_MEMORY is set")
         }
         XCTAssertEqual(ResourceLimits.maxBytes, 1 << 30)
+        XCTAssertEqual(NumPy.maxArrayBytes, ResourceLimits.maxBytes)
     }
 
     func testProductsOverflowToNil() {
