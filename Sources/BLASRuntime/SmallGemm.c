@@ -15,6 +15,13 @@
 
 typedef double v4 __attribute__((vector_size(32)));
 
+// `count` lanes of four doubles on a 64-byte (cache line) boundary, or NULL. C11's aligned_alloc requires the size
+// to be a multiple of the alignment (glibc tolerates other sizes, AddressSanitizer does not), so round it up.
+static v4 *icl_alloc_lanes(size_t count) {
+    size_t bytes = sizeof(v4) * count;
+    return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+}
+
 // op(A)[i, p] and op(B)[p, j] of a row-major [m, k] / [k, n] product, with optional transposes.
 #define OPA(A, i, p) ((transpose_a) ? (A)[(p) * m + (i)] : (A)[(i) * k + (p)])
 #define OPB(B, p, j) ((transpose_b) ? (B)[(j) * k + (p)] : (B)[(p) * n + (j)])
@@ -55,7 +62,7 @@ void icl_small_gemm_batch(const double *a, const double *b, double *c,
     long t = 0;
     v4 *ap = NULL, *bp = NULL;
     if (batch >= 4 && k > 0) {
-        ap = aligned_alloc(64, sizeof(v4) * (size_t)(sa + k * n));
+        ap = icl_alloc_lanes((size_t)(sa + k * n));
         bp = ap ? ap + sa : NULL;
     }
     int packed_b = 0;   // a shared B is packed once, the same value in every lane
@@ -141,7 +148,7 @@ void icl_small_gemm_batch(const double *a, const double *b, double *c,
 // the summation order depends only on the row range, never on threads.
 ICL_CLONES
 void icl_rows_outer_sum(const double *x, const double *y, double *c, long row_begin, long row_end, long k, long n) {
-    v4 *acc = aligned_alloc(64, sizeof(v4) * (size_t)(k * n + k + n));
+    v4 *acc = icl_alloc_lanes((size_t)(k * n + k + n));
     if (!acc) {
         for (long i = 0; i < k * n; i++) c[i] = 0;
         for (long r = row_begin; r < row_end; r++)

@@ -1,4 +1,3 @@
-import CZlib
 import Foundation
 
 /// Why a `.npy` / `.npz` file could not be read or written; the message names the file and the problem.
@@ -16,6 +15,12 @@ public struct NumPyFormatError: Error, CustomStringConvertible, Equatable {
 /// (deflate); everything becomes a `Tensor` of Doubles. Writing produces little-endian float64, C order,
 /// version 1.0, stored `.npz`, through a temporary file renamed into place so a failure never leaves a
 /// half-written file.
+///
+/// Every file is treated as hostile: sizes are computed with overflow checks, checked against the bytes present
+/// and against `maxArrayBytes` before anything is allocated, and each refusal is one `NumPyFormatError` naming
+/// the file (and member) and the reason. Empty arrays (a zero extent) are read, with their other extents held to
+/// the cap as if each zero were one. `Tests/NumericCoreTests/Fixtures/hostile` holds the crafted files this is
+/// tested against.
 public enum NumPy {
     // MARK: .npy
 
@@ -36,9 +41,118 @@ public enum NumPy {
         return data
     }
 
-    /// Parses the bytes of a `.npy` file; `name` is used in error messages.
+    /// Parses the bytes of a `.npy` file; `name` is used in error messages. Refuses, with a `NumPyFormatError`,
+    /// anything malformed, truncated, or whose array would take more than `maxArrayBytes` as Doubles.
     public static func tensor(npy data: Data, name: String = "array") throws -> Tensor {
-        let bytes = [UInt8](data)
+        var budget = maxArrayBytes
+        return try data.withUnsafeBytes { try tensor(npyBytes: $0, name: name, budget: &budget) }
+    }
+
+    /// The longest `.npy` header read. Version 1 cannot write more than 65,535 bytes and NumPy writes under 200
+    /// for any dtype read here; a version 2/3 length field of megabytes is corruption, not a header.
+    static let maxHeaderBytes = 1 << 16
+
+    /// What a `.npy` header says: the element type, the order, and the shape.
+    struct Header {
+        /// `f` (IEEE float), `i` (signed), `u` (unsigned) or `b` (bool).
+        var kind: Character
+        /// Bytes per element on disk.
+        var width: Int
+        var bigEndian: Bool
+        var fortranOrder: Bool
+        var shape: [Int]
+        /// Offset of the first data byte.
+        var dataStart: Int
+    }
+
+    /// Parses a `.npy` held in `bytes` and takes its Doubles' bytes out of `budget` (the bytes this read may still
+    /// allocate), refusing it when they do not fit.
+    ///
+    /// Every size is checked before it is used: the shape's element count and byte sizes with overflow-checked
+    /// arithmetic against `budget`, and the data against the bytes present, so nothing is allocated for an array
+    /// the input cannot hold. Arrays with a zero extent are read (NumPy writes them, and the result is genuinely
+    /// empty), but their other extents are held to the same limit as if each zero were a one: an empty
+    /// `(2**62, 2**62, 0)` or `(0, 2**40, 5)` is refused rather than handed to code that loops over an axis.
+    static func tensor(npyBytes bytes: UnsafeRawBufferPointer, name: String, budget: inout Int) throws -> Tensor {
+        let header = try parseHeader(bytes, name: name)
+        let shape = header.shape, counted = shape.map { max($0, 1) }
+        let what = shape.contains(0) ? "\(name): empty shape \(shape) (checked as \(counted))"
+                                     : "\(name): shape \(shape)"
+        guard let elements = ResourceLimits.checkedProduct(counted) else {
+            throw NumPyFormatError("\(what) has more elements than an Int can count")
+        }
+        let doubles = try withinLimit { try ResourceLimits.checkAllocation(count: elements, of: what, limit: budget) }
+        // The product with zeros counted as ones fits, so the true count and its bytes on disk (≤ 8 each) do too.
+        let count = shape.reduce(1, *), dataBytes = count * header.width
+        guard bytes.count - header.dataStart >= dataBytes else {
+            throw NumPyFormatError("\(name): file holds \(bytes.count - header.dataStart) data bytes, shape \(shape) "
+                + "of \(header.width)-byte elements needs \(dataBytes)")
+        }
+        budget -= shape.contains(0) ? 0 : doubles
+        let data = UnsafeRawBufferPointer(rebasing: bytes[header.dataStart..<(header.dataStart + dataBytes)])
+        let fortranShape = header.fortranOrder && shape.count > 1 ? shape : nil
+        let scalars = [Double](unsafeUninitializedCapacity: count) { out, initialized in
+            func read<Bits: FixedWidthInteger>(_: Bits.Type, _ convert: (Bits) -> Double) {
+                decode(Bits.self, data, bigEndian: header.bigEndian, fortranShape: fortranShape, into: out, convert)
+            }
+            switch (header.kind, header.width) {
+            case ("f", 8): read(UInt64.self) { Double(bitPattern: $0) }
+            case ("f", 4): read(UInt32.self) { Double(Float(bitPattern: $0)) }
+            case ("i", 1): read(Int8.self) { Double($0) }
+            case ("i", 2): read(Int16.self) { Double($0) }
+            case ("i", 4): read(Int32.self) { Double($0) }
+            case ("i", 8): read(Int64.self) { Double($0) }
+            case ("u", 1): read(UInt8.self) { Double($0) }
+            case ("u", 2): read(UInt16.self) { Double($0) }
+            case ("u", 4): read(UInt32.self) { Double($0) }
+            case ("u", 8): read(UInt64.self) { Double($0) }
+            default: read(UInt8.self) { $0 == 0 ? 0 : 1 }   // bool, checked by parseHeader
+            }
+            initialized = count
+        }
+        return Tensor(shape: shape, scalars: scalars)
+    }
+
+    /// Writes the `out.count` elements stored in `data` into `out` in row-major order. On disk a Fortran-order
+    /// array is column-major: element `(i₀, …, i_{r−1})` sits at `Σ i_k · Π_{j<k} n_j`, so the disk is walked in
+    /// order and each element's row-major position computed from its index.
+    private static func decode<Bits: FixedWidthInteger>(
+        _: Bits.Type, _ data: UnsafeRawBufferPointer, bigEndian: Bool, fortranShape: [Int]?,
+        into out: UnsafeMutableBufferPointer<Double>, _ convert: (Bits) -> Double
+    ) {
+        let size = MemoryLayout<Bits>.size
+        precondition(data.count == out.count * size, "decode: \(data.count) bytes for \(out.count) elements")
+        guard let shape = fortranShape else {
+            for i in 0..<out.count {
+                let stored = data.loadUnaligned(fromByteOffset: i * size, as: Bits.self)
+                out[i] = convert(bigEndian ? Bits(bigEndian: stored) : Bits(littleEndian: stored))
+            }
+            return
+        }
+        var rowMajorStride = [Int](repeating: 1, count: shape.count)
+        for k in stride(from: shape.count - 2, through: 0, by: -1) {
+            rowMajorStride[k] = rowMajorStride[k + 1] * shape[k + 1]
+        }
+        var index = [Int](repeating: 0, count: shape.count)
+        var target = 0
+        for i in 0..<out.count {
+            let stored = data.loadUnaligned(fromByteOffset: i * size, as: Bits.self)
+            out[target] = convert(bigEndian ? Bits(bigEndian: stored) : Bits(littleEndian: stored))
+            // Next column-major index: the first axis moves fastest.
+            var k = 0
+            while k < shape.count {
+                index[k] += 1
+                target += rowMajorStride[k]
+                if index[k] < shape[k] { break }
+                target -= index[k] * rowMajorStride[k]
+                index[k] = 0
+                k += 1
+            }
+        }
+    }
+
+    /// The magic, version, header length and header dictionary of a `.npy`, each checked against `bytes`.
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer, name: String) throws -> Header {
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
             throw NumPyFormatError("\(name): not a .npy file (missing the \\x93NUMPY magic)")
         }
@@ -52,66 +166,47 @@ public enum NumPy {
             headerStart = 12
         default: throw NumPyFormatError("\(name): unsupported .npy format version \(major)")
         }
-        guard bytes.count >= headerStart + headerLength else { throw NumPyFormatError("\(name): truncated .npy header") }
-        let header = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
-        guard let descr = headerValue(header, "descr")?.trimmingCharacters(in: CharacterSet(charactersIn: "'\" ")),
-              let fortranText = headerValue(header, "fortran_order"),
-              let shapeText = headerValue(header, "shape") else {
-            throw NumPyFormatError("\(name): malformed .npy header: \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
+        guard headerLength <= maxHeaderBytes else {
+            throw NumPyFormatError("\(name): .npy header length \(headerLength) is over the \(maxHeaderBytes)-byte "
+                + "maximum")
         }
-        let fortran = fortranText.trimmingCharacters(in: .whitespaces) == "True"
-        let dims = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard bytes.count - headerStart >= headerLength else {
+            throw NumPyFormatError("\(name): truncated .npy header (it declares \(headerLength) bytes, the file holds "
+                + "\(bytes.count - headerStart))")
+        }
+        let header = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
+        let shown = String(header.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))
+        guard let descrText = headerValue(header, "descr"), let fortranText = headerValue(header, "fortran_order"),
+              let shapeText = headerValue(header, "shape") else {
+            throw NumPyFormatError("\(name): malformed .npy header: \(shown)")
+        }
+        let descr = descrText.trimmingCharacters(in: CharacterSet(charactersIn: "'\" "))
+        let order = descr.first, kind = descr.dropFirst().first, width = Int(descr.dropFirst(2))
+        guard let order, let kind, let width, ["<", ">", "!", "|", "="].contains(order),
+              (kind == "f" && [4, 8].contains(width)) || ("iu".contains(kind) && [1, 2, 4, 8].contains(width))
+                || (kind == "b" && width == 1) else {
+            throw NumPyFormatError("\(name): unsupported dtype '\(descr)' (expected float32/64, integer or bool)")
+        }
+        guard fortranText == "True" || fortranText == "False" else {
+            throw NumPyFormatError("\(name): fortran_order must be True or False, got '\(fortranText)'")
+        }
+        guard shapeText.hasPrefix("("), shapeText.hasSuffix(")") else {
+            throw NumPyFormatError("\(name): bad shape \(shapeText) in .npy header (expected a tuple)")
+        }
         var shape: [Int] = []
-        for d in dims {
-            guard let v = Int(d), v >= 0 else { throw NumPyFormatError("\(name): bad shape \(shapeText) in .npy header") }
+        let inner = shapeText.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+        let dims = inner.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        // "()" is a scalar; "(3,)" has one trailing comma; anything else empty between commas is malformed.
+        for (i, d) in dims.enumerated() where !(d.isEmpty && (inner.isEmpty || (i == dims.count - 1 && i > 0))) {
+            guard let v = Int(d), v >= 0 else {
+                throw NumPyFormatError("\(name): bad shape \(shapeText) in .npy header")
+            }
             shape.append(v)
         }
-        let count = shape.reduce(1, *)
-        guard descr.count >= 3, let width = Int(descr.dropFirst(2)) else {
-            throw NumPyFormatError("\(name): unsupported dtype '\(descr)'")
-        }
-        let order = descr.first!, kind = descr.dropFirst().first!
-        let bigEndian = order == ">" || (order == "!")
-        guard ["<", ">", "|", "=", "!"].contains(order),
-              (kind == "f" && (width == 8 || width == 4)) || ((kind == "i" || kind == "u") && [1, 2, 4, 8].contains(width))
-                || (kind == "b" && width == 1) else {
-            throw NumPyFormatError("\(name): unsupported dtype '\(descr)' (expected float, integer or bool)")
-        }
-        let start = headerStart + headerLength
-        guard bytes.count >= start + count * width else {
-            throw NumPyFormatError("\(name): file holds \(bytes.count - start) data bytes, shape \(shape) of '\(descr)' needs \(count * width)")
-        }
-        var values = [Double](repeating: 0, count: count)
-        for i in 0..<count {
-            var raw: UInt64 = 0
-            for b in 0..<width {
-                let byte = UInt64(bytes[start + i * width + (bigEndian ? width - 1 - b : b)])
-                raw |= byte << (8 * UInt64(b))
-            }
-            switch (kind, width) {
-            case ("f", 8): values[i] = Double(bitPattern: raw)
-            case ("f", 4): values[i] = Double(Float(bitPattern: UInt32(raw)))
-            case ("i", _):
-                let shift = UInt64(64 - 8 * width)
-                values[i] = Double(Int64(bitPattern: raw << shift) >> Int64(shift))
-            default: values[i] = Double(raw)   // unsigned and bool
-            }
-        }
-        if fortran && shape.count > 1 {
-            // Column-major on disk: element (i₀, …, i_{r−1}) sits at Σ i_k · Π_{j<k} n_j.
-            var c = [Double](repeating: 0, count: count)
-            var index = [Int](repeating: 0, count: shape.count)
-            for o in 0..<count {
-                var f = 0, stride = 1
-                for k in 0..<shape.count { f += index[k] * stride; stride *= shape[k] }
-                c[o] = values[f]
-                var d = shape.count - 1
-                while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
-            }
-            values = c
-        }
-        return Tensor(shape: shape, scalars: values)
+        return Header(kind: kind, width: width, bigEndian: order == ">" || order == "!", fortranOrder: fortranText == "True",
+                      shape: shape, dataStart: headerStart + headerLength)
     }
 
     /// The text after `'key':` up to the next top-level comma (or the closing parenthesis of a tuple).
@@ -128,13 +223,14 @@ public enum NumPy {
         return out.trimmingCharacters(in: .whitespaces)
     }
 
+    /// Runs `body`, turning a `ResourceLimitError` into a `NumPyFormatError` (its message already names the file).
+    static func withinLimit<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as ResourceLimitError { throw NumPyFormatError(e.message) }
+    }
+
     /// Reads one array from a `.npy` file.
     public static func load(npy url: URL) throws -> Tensor {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw NumPyFormatError("\(url.path): cannot read file (\(error.localizedDescription))")
-        }
-        return try tensor(npy: data, name: url.path)
+        try tensor(npy: try readFile(url), name: url.path)
     }
 
     /// Writes one array as `.npy`, atomically.
@@ -147,27 +243,65 @@ public enum NumPy {
     /// Writes named arrays as an uncompressed `.npz` (what `np.savez` writes), atomically. Names are
     /// written in the given order.
     public static func save(_ arrays: [(name: String, tensor: Tensor)], npz url: URL) throws {
+        try writeAtomically(try npzData(arrays, name: url.path), to: url)
+    }
+
+    /// The bytes of an uncompressed `.npz` holding `arrays` in the given order; `name` is used in error messages.
+    public static func npzData(_ arrays: [(name: String, tensor: Tensor)], name: String = "arrays.npz") throws -> Data {
         var names = Set<String>()
-        for (name, _) in arrays {
-            guard !name.isEmpty, !name.contains("/"), names.insert(name).inserted else {
-                throw NumPyFormatError("\(url.path): array name '\(name)' is empty, has a '/', or repeats")
+        for (array, _) in arrays {
+            guard !array.isEmpty, !array.contains("/"), names.insert(array).inserted else {
+                throw NumPyFormatError("\(name): array name '\(array)' is empty, has a '/', or repeats")
             }
         }
-        try writeAtomically(zipStored(arrays.map { ($0.name + ".npy", npyData($0.tensor)) }), to: url)
+        return try zipStored(arrays.map { ($0.name + ".npy", npyData($0.tensor)) }, path: name)
     }
 
     /// Reads every array of a `.npz`, by name (without the `.npy` suffix).
     public static func load(npz url: URL) throws -> [String: Tensor] {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw NumPyFormatError("\(url.path): cannot read file (\(error.localizedDescription))")
-        }
+        try arrays(npz: try readFile(url), name: url.path)
+    }
+
+    /// Every array of a `.npz` held in memory, by name (without the `.npy` suffix); `name` is used in error
+    /// messages. The arrays together may take at most `maxArrayBytes` as Doubles (see `unzip` for the checks
+    /// on the archive itself).
+    public static func arrays(npz data: Data, name: String = "arrays.npz") throws -> [String: Tensor] {
+        var budget = maxArrayBytes
         var out: [String: Tensor] = [:]
-        for (entry, bytes) in try unzip(data, name: url.path) {
-            let key = entry.hasSuffix(".npy") ? String(entry.dropLast(4)) : entry
-            out[key] = try tensor(npy: bytes, name: "\(url.path)[\(key)]")
+        try data.withUnsafeBytes { bytes in
+            try unzip(bytes, name: name, limit: budget) { entry, body in
+                let key = entry.hasSuffix(".npy") ? String(entry.dropLast(4)) : entry
+                guard out[key] == nil else { throw NumPyFormatError("\(name): array '\(key)' appears twice") }
+                out[key] = try tensor(npyBytes: body, name: "\(name)[\(key)]", budget: &budget)
+            }
         }
         return out
+    }
+
+    /// The most memory one read may take: the Doubles of one `.npy` array, or of all the arrays of one `.npz`
+    /// together (which also bounds what its members may declare). Defaults to `ResourceLimits.maxBytes`
+    /// (`ICL_MAX_MEMORY`, else 1 GiB); assignable (at start-up or in tests: it is not synchronized).
+    nonisolated(unsafe) public static var maxArrayBytes: Int = ResourceLimits.maxBytes
+
+    /// The bytes of the file at `url`, refused before reading when it is larger than any file holding arrays
+    /// within `maxArrayBytes` can be: the data (≤ 8 bytes an element on disk) plus 1 MiB for headers and
+    /// directories, plus 1/256 for deflate's worst-case growth of incompressible data (~0.03%).
+    static func readFile(_ url: URL) throws -> Data {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else {   // stat follows symbolic links, as reading does
+            throw NumPyFormatError("\(url.path): cannot read file (\(String(cString: strerror(errno))))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw NumPyFormatError("\(url.path): not a regular file") }
+        let size = Int(info.st_size)
+        let limit = maxArrayBytes.addingReportingOverflow(maxArrayBytes / 256 + (1 << 20))
+        guard limit.overflow || size <= limit.partialValue else {
+            throw NumPyFormatError("\(url.path): the file is \(ResourceLimits.describe(bytes: size)), larger than "
+                + "arrays within the \(ResourceLimits.describe(bytes: maxArrayBytes)) limit can need; if that is intended, "
+                + "raise it with \(ResourceLimits.environmentVariable)")
+        }
+        do { return try Data(contentsOf: url) } catch {
+            throw NumPyFormatError("\(url.path): cannot read file (\(error.localizedDescription))")
+        }
     }
 
     /// Writes `data` to a temporary file beside `url` and renames it into place.
@@ -186,100 +320,5 @@ public enum NumPy {
             try? FileManager.default.removeItem(at: tmp)
             throw NumPyFormatError("\(url.path): cannot write file (\(reason))")
         }
-    }
-
-    // MARK: zip (stored write; stored and deflate read)
-
-    static func crc32Of(_ data: Data) -> UInt32 {
-        data.withUnsafeBytes { p in
-            UInt32(crc32(0, p.bindMemory(to: UInt8.self).baseAddress, uInt(p.count)))
-        }
-    }
-
-    static func zipStored(_ files: [(String, Data)]) -> Data {
-        var out = Data(), central = Data()
-        func u16(_ v: Int, _ d: inout Data) { d.append(contentsOf: [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)]) }
-        func u32(_ v: UInt32, _ d: inout Data) { for s in stride(from: 0, to: 32, by: 8) { d.append(UInt8((v >> UInt32(s)) & 0xFF)) } }
-        for (name, body) in files {
-            let offset = UInt32(out.count), crc = crc32Of(body), nameBytes = Array(name.utf8)
-            u32(0x0403_4B50, &out); u16(20, &out); u16(0, &out); u16(0, &out); u16(0, &out); u16(0x21, &out)
-            u32(crc, &out); u32(UInt32(body.count), &out); u32(UInt32(body.count), &out)
-            u16(nameBytes.count, &out); u16(0, &out); out.append(contentsOf: nameBytes); out.append(body)
-            u32(0x0201_4B50, &central); u16(20, &central); u16(20, &central); u16(0, &central); u16(0, &central)
-            u16(0, &central); u16(0x21, &central); u32(crc, &central); u32(UInt32(body.count), &central)
-            u32(UInt32(body.count), &central); u16(nameBytes.count, &central); u16(0, &central); u16(0, &central)
-            u16(0, &central); u16(0, &central); u32(0, &central); u32(offset, &central)
-            central.append(contentsOf: nameBytes)
-        }
-        let centralOffset = UInt32(out.count)
-        out.append(central)
-        u32(0x0605_4B50, &out); u16(0, &out); u16(0, &out); u16(files.count, &out); u16(files.count, &out)
-        u32(UInt32(central.count), &out); u32(centralOffset, &out); u16(0, &out)
-        return out
-    }
-
-    static func unzip(_ data: Data, name: String) throws -> [(String, Data)] {
-        let b = [UInt8](data)
-        func u16(_ o: Int) -> Int { Int(b[o]) | Int(b[o + 1]) << 8 }
-        func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
-        // The end-of-central-directory record is within the last 64 KiB + 22 bytes.
-        var eocd = -1
-        var o = b.count - 22
-        while o >= max(0, b.count - 22 - 65_535) {
-            if b[o] == 0x50, b[o + 1] == 0x4B, b[o + 2] == 0x05, b[o + 3] == 0x06 { eocd = o; break }
-            o -= 1
-        }
-        guard b.count >= 22, eocd >= 0 else { throw NumPyFormatError("\(name): not a .npz (zip) file") }
-        let entries = u16(eocd + 10), centralSize = u32(eocd + 12), centralOffset = u32(eocd + 16)
-        guard centralOffset + centralSize <= eocd, centralOffset != 0xFFFF_FFFF else {
-            throw NumPyFormatError("\(name): corrupt or ZIP64 .npz (central directory out of range)")
-        }
-        var files: [(String, Data)] = []
-        var p = centralOffset
-        for _ in 0..<entries {
-            guard p + 46 <= b.count, u32(p) == 0x0201_4B50 else { throw NumPyFormatError("\(name): corrupt zip directory") }
-            let method = u16(p + 10), crc = UInt32(u32(p + 16)), compSize = u32(p + 20), size = u32(p + 24)
-            let nameLen = u16(p + 28), extraLen = u16(p + 30), commentLen = u16(p + 32), local = u32(p + 42)
-            guard p + 46 + nameLen <= b.count else { throw NumPyFormatError("\(name): corrupt zip directory") }
-            let entry = String(decoding: b[(p + 46)..<(p + 46 + nameLen)], as: UTF8.self)
-            p += 46 + nameLen + extraLen + commentLen
-            guard local + 30 <= b.count, u32(local) == 0x0403_4B50 else {
-                throw NumPyFormatError("\(name): corrupt zip entry '\(entry)'")
-            }
-            let start = local + 30 + u16(local + 26) + u16(local + 28)
-            guard start + compSize <= b.count else { throw NumPyFormatError("\(name): truncated zip entry '\(entry)'") }
-            let raw = Data(b[start..<(start + compSize)])
-            let body: Data
-            switch method {
-            case 0: body = raw
-            case 8: body = try inflate(raw, size: size, name: "\(name)[\(entry)]")
-            default: throw NumPyFormatError("\(name): zip entry '\(entry)' uses unsupported compression method \(method)")
-            }
-            guard crc32Of(body) == crc else { throw NumPyFormatError("\(name): CRC mismatch in zip entry '\(entry)'") }
-            files.append((entry, body))
-        }
-        return files
-    }
-
-    static func inflate(_ raw: Data, size: Int, name: String) throws -> Data {
-        var out = [UInt8](repeating: 0, count: max(size, 1))
-        var stream = z_stream()
-        var status = inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard status == Z_OK else { throw NumPyFormatError("\(name): zlib could not start inflating") }
-        defer { inflateEnd(&stream) }
-        var input = [UInt8](raw)
-        status = input.withUnsafeMutableBufferPointer { inp in
-            out.withUnsafeMutableBufferPointer { outp in
-                stream.next_in = inp.baseAddress
-                stream.avail_in = uInt(inp.count)
-                stream.next_out = outp.baseAddress
-                stream.avail_out = uInt(outp.count)
-                return CZlib.inflate(&stream, Z_FINISH)
-            }
-        }
-        guard status == Z_STREAM_END, Int(stream.total_out) == size else {
-            throw NumPyFormatError("\(name): corrupt deflate data")
-        }
-        return Data(out.prefix(size))
     }
 }

@@ -23,8 +23,8 @@ public enum ResourceLimits {
     public static let defaultMaxBytes = 1 << 30
 
     /// The most bytes one input may ask for. Read once from `ICL_MAX_MEMORY` (a malformed value is reported on
-    /// standard error and the default used); assignable, e.g. by tests.
-    public static var maxBytes: Int = {
+    /// standard error and the default used); assignable at start-up or in tests (it is not synchronized).
+    nonisolated(unsafe) public static var maxBytes: Int = {
         guard let text = ProcessInfo.processInfo.environment[environmentVariable] else { return defaultMaxBytes }
         guard let bytes = parseByteCount(text) else {
             let warning = "warning: \(environmentVariable)='\(text)' is not a byte count such as 4G, 512M or "
