@@ -141,8 +141,8 @@ public struct LinearRegressionTask: Codable, Equatable, Sendable {
                 }
             }
         }
-        return try! PromptBatch(xs: Tensor(shape: [b, n, d], scalars: xs), ys: Tensor(shape: [b, n], scalars: ys),
-                                ws: Tensor(shape: [b, d], scalars: ws))
+        return PromptBatch(trusted: Tensor(shape: [b, n, d], scalars: xs), ys: Tensor(shape: [b, n], scalars: ys),
+                           ws: Tensor(shape: [b, d], scalars: ws))
     }
 
     /// One prompt: inputs `x [N, D]`, weights `w [D]`, labels `y [N]`, in that order from `rng`.

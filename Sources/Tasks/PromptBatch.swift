@@ -38,6 +38,16 @@ public struct PromptBatch: Equatable {
         self.ws = ws
     }
 
+    /// Prompts the workbench made itself (a sampler's output, a slice of validated prompts): shapes are
+    /// checked, the per-element finiteness scan is skipped (a sampler's overflow surfaces as a non-finite loss).
+    init(trusted xs: Tensor, ys: Tensor, ws: Tensor? = nil) {
+        precondition(xs.rank == 3 && ys.shape == [xs.shape[0], xs.shape[1]] && (ws == nil || ws!.shape == [xs.shape[0], xs.shape[2]]),
+                     "PromptBatch: shapes xs \(xs.shape), ys \(ys.shape), ws \(ws?.shape ?? [])")
+        self.xs = xs
+        self.ys = ys
+        self.ws = ws
+    }
+
     public var batchSize: Int { xs.shape[0] }
     public var pointCount: Int { xs.shape[1] }
     public var dimension: Int { xs.shape[2] }
@@ -55,7 +65,7 @@ public struct PromptBatch: Equatable {
 
     /// Prompts `range` of the batch.
     public func prompts(_ range: Range<Int>) -> PromptBatch {
-        try! PromptBatch(xs: xs.slice(alongAxis: 0, range), ys: ys.slice(alongAxis: 0, range),
+        PromptBatch(trusted: xs.slice(alongAxis: 0, range), ys: ys.slice(alongAxis: 0, range),
                          ws: ws?.slice(alongAxis: 0, range))
     }
 
@@ -82,6 +92,6 @@ extension PromptBatch {
     /// The first `k` points of every prompt (a shorter prompt; the curriculum and prefix losses use it).
     public func prefix(points k: Int) -> PromptBatch {
         precondition(k >= 1 && k <= pointCount, "prefix: \(k) points requested from prompts of \(pointCount)")
-        return try! PromptBatch(xs: xs.slice(alongAxis: 1, 0..<k), ys: ys.slice(alongAxis: 1, 0..<k), ws: ws)
+        return PromptBatch(trusted: xs.slice(alongAxis: 1, 0..<k), ys: ys.slice(alongAxis: 1, 0..<k), ws: ws)
     }
 }

@@ -14,10 +14,13 @@ extension TokenLayout {
         var z = [Double](repeating: 0, count: b * t * e)
         prompts.xs.scalars.withUnsafeBufferPointer { xs in
             prompts.ys.scalars.withUnsafeBufferPointer { ys in
-                for p in 0..<b {
-                    for i in 0..<t {
-                        for j in 0..<d { z[(p * t + i) * e + j] = xs[(p * t + i) * d + j] }
-                        if i < t - 1 { z[(p * t + i) * e + d] = ys[p * t + i] }
+                z.withUnsafeMutableBufferPointer { zp in
+                    // Shapes were validated with the prompts; raw pointers keep the copy at memory speed.
+                    let (x, y, out) = (xs.baseAddress!, ys.baseAddress!, zp.baseAddress!)
+                    for r in 0..<(b * t) {
+                        let (row, src) = (out + r * e, x + r * d)
+                        for j in 0..<d { row[j] = src[j] }
+                        if r % t < t - 1 { row[d] = y[r] }
                     }
                 }
             }
