@@ -168,4 +168,26 @@ final class CLITests: CLITestCase {
             XCTAssertTrue(r.err.contains(expected) && r.err.contains("ICL_MAX_MEMORY"), "\(value): \(r.err)")
         }
     }
+
+    func testHostilePromptFilesAreRefusedQuicklyWithBoundedMemory() throws {
+        // Every crafted .npz of the reader's corpus (overflowing shapes, zip bombs, truncations, bad offsets, …)
+        // through the CLI: exit 1, one error line, within 1 s. Peak memory: getrusage(RUSAGE_CHILDREN) reports
+        // the largest resident set of any child this process has waited for, so < 200 MB after the loop bounds
+        // every one of these runs (and the other tests' children) at once.
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../NumericCoreTests/Fixtures/hostile").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: corpus.path).filter { $0.hasSuffix(".npz") }.sorted()
+        XCTAssertGreaterThanOrEqual(files.count, 20)
+        for name in files {
+            let start = Date()
+            let r = try icl(["eval", "--prompts", corpus.appendingPathComponent(name).path])
+            let seconds = Date().timeIntervalSince(start)
+            XCTAssertEqual(r.status, 1, "\(name): \(r.err)")
+            XCTAssertEqual(r.err.split(separator: "\n").count, 1, "\(name): one error line: \(r.err)")
+            XCTAssertLessThan(seconds, 1, "\(name) took \(seconds) s")
+        }
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
+        XCTAssertLessThan(usage.ru_maxrss, 200 * 1024, "largest child resident set \(usage.ru_maxrss) KiB")
+    }
 }
