@@ -11,32 +11,6 @@ public struct ComparisonReport {
     public var config: ExperimentConfig
     public var baselines: ReportTable
     public var layers: ReportTable
-    /// Per layer: held-out R² of a ridge probe from the hidden state at the query token to the label and to each
-    /// reference's prediction at the step that best matches that layer (Akyürek et al.'s probing), fitted on
-    /// half the evaluation prompts.
-    static func probeTable(model: any ICLModel, cx: Tensor, cy: Tensor, query: (xs: Tensor, ys: Tensor),
-                           references: [ReferenceTrajectory], rows: [LayerComparison.Row]) throws -> ReportTable? {
-        let states = model.queryStates(contextXs: cx, contextYs: cy, queries: query.xs)
-        guard let first = states.first, first.shape[0] >= 8, states.count == rows.count else { return nil }
-        let m = first.shape[0]
-        var table = ReportTable(title: "Linear probes of each \(model.stepNoun)'s hidden state at the query (held-out R²)",
-                                columns: ["step", "label y"] + references.map { "\($0.key) (matched step)" })
-        for (s, h) in states.enumerated() {
-            var row: [Cell] = [.text("\(model.stepNoun) \(s + 1)")]
-            var targets = [query.ys]
-            for (r, ref) in references.enumerated() {
-                targets.append(ref.trajectory.predictions[rows[s].matches[r].match.algorithmStep])
-            }
-            for t in targets {
-                let r2 = try? Probes.linearProbe(features: h, targets: t.reshaped(to: [m, 1]))
-                row.append(r2.map { .number($0) } ?? .empty)
-            }
-            table.rows.append(row)
-        }
-        table.notes = ["Ridge probe (λ = 10⁻³ on standardized features, intercept) fitted on the first half of the \(m) evaluation prompts and scored on the second: R² = 1 − SSE/SST; 1 means the \(model.stepNoun) linearly encodes the target. A reference's target is its prediction at the step that best matches this \(model.stepNoun) (the layer table's step)."]
-        return table
-    }
-
     /// Error (or accuracy) vs number of in-context examples; nil for families with one question per prompt.
     public var contextCurve: ReportTable?
     /// Per layer, how well a linear probe of the hidden state at the query token recovers the label and each

@@ -130,7 +130,7 @@ public enum Presets {
             c.name = name
             c.summary = "Yang et al. (2024): one transformer block looped with input injection (width 64, 4 heads, 8 loops in training with a 4 → 8 loop curriculum and a 4-iteration backpropagation window, 40 at test) on d = 5 linear regression"
             c.model = ModelSpec(kind: .loopedTransformer, depth: 8, evaluationDepth: 40, heads: 4, initStd: 0.02, width: 64, window: 4)
-            c.training.loopCurriculum = LoopCurriculum(start: 4, increment: 1, every: 250)
+            c.training.loopCurriculum = Ramp(start: 4, increment: 1, every: 250)
             return c
         case "algoformer-linear":
             var c = try named("yang-looped")

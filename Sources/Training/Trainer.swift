@@ -4,43 +4,10 @@ import NumericCore
 import Tasks
 import _Differentiation
 
-/// A schedule that grows the number of points per prompt during training (Garg et al.'s curriculum, points
-/// part): `start + increment · ⌊(step − 1) / every⌋` points, capped at the task's N. A pure function of the
-/// step, so a resumed run follows the same schedule.
-public struct Curriculum: Codable, Equatable, Sendable {
-    public var startPoints: Int
-    public var increment: Int
-    public var every: Int
-
-    public init(startPoints: Int, increment: Int, every: Int) {
-        self.startPoints = startPoints
-        self.increment = increment
-        self.every = every
-    }
-
-    /// Points per prompt at `step` (1-based), for a task of `total` points.
-    public func points(atStep step: Int, total: Int) -> Int {
-        min(total, startPoints + increment * ((max(step, 1) - 1) / every))
-    }
-
-    public func validate() throws {
-        guard startPoints >= 2, increment >= 0, every >= 1 else {
-            throw TaskError("training: curriculum needs startPoints ≥ 2, increment ≥ 0, every ≥ 1 (got \(startPoints), \(increment), \(every))")
-        }
-    }
-}
-
-/// How the learning rate moves during training (a pure function of the step, so resumed runs follow it).
-public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable {
-    /// The configured rate throughout (after any warm-up).
-    case constant
-    /// Cosine decay from the rate to `finalLearningRateFraction` × the rate over the steps after warm-up.
-    case cosine
-}
-
-/// A loop-count curriculum for looped models (Yang et al.): `start + increment · ⌊(step − 1) / every⌋`
-/// iterations, capped at the model's training depth.
-public struct LoopCurriculum: Codable, Equatable, Sendable {
+/// A step schedule that grows a count during training (Garg et al.'s curriculum of points per prompt; Yang et
+/// al.'s loop count): `start + increment · ⌊(step − 1) / every⌋`, capped at the full value. A pure function of
+/// the step, so a resumed run follows the same schedule. JSON: `{"start": 5, "increment": 2, "every": 200}`.
+public struct Ramp: Codable, Equatable, Sendable {
     public var start: Int
     public var increment: Int
     public var every: Int
@@ -51,13 +18,25 @@ public struct LoopCurriculum: Codable, Equatable, Sendable {
         self.every = every
     }
 
-    public func loops(atStep step: Int, total: Int) -> Int { min(total, start + increment * ((max(step, 1) - 1) / every)) }
+    /// The count at `step` (1-based) when the full count is `total`.
+    public func value(atStep step: Int, total: Int) -> Int {
+        min(total, start + increment * ((max(step, 1) - 1) / every))
+    }
 
-    public func validate() throws {
-        guard start >= 1, increment >= 0, every >= 1 else {
-            throw TaskError("training: loopCurriculum needs start ≥ 1, increment ≥ 0, every ≥ 1 (got \(start), \(increment), \(every))")
+    /// `minimum` is the smallest meaningful start (2 points: a context and a query; 1 loop).
+    public func validate(_ name: String, minimum: Int) throws {
+        guard start >= minimum, increment >= 0, every >= 1 else {
+            throw TaskError("training: \(name) needs start ≥ \(minimum), increment ≥ 0, every ≥ 1 (got \(start), \(increment), \(every))")
         }
     }
+}
+
+/// How the learning rate moves during training (a pure function of the step, so resumed runs follow it).
+public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable {
+    /// The configured rate throughout (after any warm-up).
+    case constant
+    /// Cosine decay from the rate to `finalLearningRateFraction` × the rate over the steps after warm-up.
+    case cosine
 }
 
 /// Every knob of the one training loop. Defaults follow von Oswald et al. and the peer benchmarks; a key left
@@ -78,7 +57,7 @@ public struct TrainingConfig: Equatable, Sendable {
     /// The loss at the query only, or averaged over every prefix (Garg et al. train on every prefix).
     public var objective: TrainingObjective = .query
     /// Grow the points per prompt during training (nil: all N from the start).
-    public var curriculum: Curriculum? = nil
+    public var curriculum: Ramp? = nil
     /// AdamW's decoupled weight decay λ (0: plain Adam, as von Oswald et al.; GPT-style models use 0.01–0.1).
     public var weightDecay: Double = 0
     /// Linear warm-up from 0 to the learning rate over this many steps (0: none).
@@ -88,10 +67,10 @@ public struct TrainingConfig: Equatable, Sendable {
     /// Cosine decay's end point as a fraction of the learning rate.
     public var finalLearningRateFraction: Double = 0.1
     /// Ramp the loop count of a looped model up to its depth during training (nil: the full depth throughout).
-    public var loopCurriculum: LoopCurriculum? = nil
+    public var loopCurriculum: Ramp? = nil
 
     public init(steps: Int = 1000, batchSize: Int = 2048, learningRate: Double = 1e-3, maxGradientNorm: Double? = nil,
-                seed: UInt64 = 0, logEvery: Int = 100, objective: TrainingObjective = .query, curriculum: Curriculum? = nil,
+                seed: UInt64 = 0, logEvery: Int = 100, objective: TrainingObjective = .query, curriculum: Ramp? = nil,
                 weightDecay: Double = 0, warmupSteps: Int = 0, schedule: LearningRateSchedule = .constant,
                 finalLearningRateFraction: Double = 0.1) {
         self.steps = steps
@@ -129,8 +108,8 @@ public struct TrainingConfig: Equatable, Sendable {
         guard finalLearningRateFraction >= 0, finalLearningRateFraction <= 1 else {
             throw TaskError("training: finalLearningRateFraction must be in [0, 1], got \(finalLearningRateFraction)")
         }
-        try curriculum?.validate()
-        try loopCurriculum?.validate()
+        try curriculum?.validate("curriculum", minimum: 2)
+        try loopCurriculum?.validate("loopCurriculum", minimum: 1)
     }
 }
 
@@ -150,12 +129,12 @@ extension TrainingConfig: Codable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         logEvery = try c.decodeIfPresent(Int.self, forKey: .logEvery) ?? d.logEvery
         objective = try c.decodeIfPresent(TrainingObjective.self, forKey: .objective) ?? d.objective
-        curriculum = try c.decodeIfPresent(Curriculum.self, forKey: .curriculum)
+        curriculum = try c.decodeIfPresent(Ramp.self, forKey: .curriculum)
         weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
         warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? d.warmupSteps
         schedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .schedule) ?? d.schedule
         finalLearningRateFraction = try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFraction) ?? d.finalLearningRateFraction
-        loopCurriculum = try c.decodeIfPresent(LoopCurriculum.self, forKey: .loopCurriculum)
+        loopCurriculum = try c.decodeIfPresent(Ramp.self, forKey: .loopCurriculum)
     }
 }
 
@@ -276,10 +255,10 @@ public enum Trainer {
         defer { model.depth = fullDepth }
         let start = Date()
         for step in first..<(config.steps + 1) {
-            if let lc = config.loopCurriculum { model.depth = lc.loops(atStep: step, total: fullDepth) }
+            if let lc = config.loopCurriculum { model.depth = lc.value(atStep: step, total: fullDepth) }
             var prompts = task.samplePrompts(batch: config.batchSize, using: &rng)
             if let c = config.curriculum {
-                let k = c.points(atStep: step, total: prompts.pointCount)
+                let k = c.value(atStep: step, total: prompts.pointCount)
                 if k < prompts.pointCount { prompts = prompts.prefix(points: k) }
             }
             let (loss, grad) = valueWithGradient(at: model) { m in m.trainingLoss(prompts, kind: kind, objective: objective) }

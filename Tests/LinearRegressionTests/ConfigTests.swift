@@ -34,7 +34,7 @@ final class ConfigTests: XCTestCase {
             for model in ConfigTests.models {
                 var c = ExperimentConfig(name: "rt", task: task, model: model,
                                          training: TrainingConfig(steps: 3, objective: task.family.everyPointIsTarget ? .everyPrefix : .query,
-                                                                  curriculum: Curriculum(startPoints: 3, increment: 1, every: 2)))
+                                                                  curriculum: Ramp(start: 3, increment: 1, every: 2)))
                 c.evaluation.task = task
                 try c.validate()
                 let json = String(decoding: c.jsonData(), as: UTF8.self)

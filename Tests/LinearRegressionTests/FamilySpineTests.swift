@@ -117,7 +117,7 @@ final class FamilySpineTests: XCTestCase {
         func loss<M: ICLModel>(_ m: M) -> Double { Trainer.prefixLoss(m, fixed, kind: .real).scalar }
         let before = loss(model)
         let cfg = TrainingConfig(steps: 150, batchSize: 128, learningRate: 1e-2, logEvery: 0, objective: .everyPrefix,
-                                 curriculum: Curriculum(startPoints: 3, increment: 1, every: 30))
+                                 curriculum: Ramp(start: 3, increment: 1, every: 30))
         try Trainer.train(&model, task: task, config: cfg)
         XCTAssertLessThan(loss(model), 0.8 * before)
         var g = tiny(.graphConnectivity(GraphConnectivityTask(vertices: 4, distribution: .erdosRenyi(p: 0.3))))

@@ -105,8 +105,8 @@ final class SpineTests: XCTestCase {
             XCTAssertEqual(Trainer.prefixLoss(m, p, kind: .real).scalar, direct, accuracy: 1e-14)
         }
         check(m)
-        let c = Curriculum(startPoints: 3, increment: 2, every: 10)
-        XCTAssertEqual([1, 10, 11, 21, 31, 1000].map { c.points(atStep: $0, total: 8) }, [3, 3, 5, 7, 8, 8])
+        let c = Ramp(start: 3, increment: 2, every: 10)
+        XCTAssertEqual([1, 10, 11, 21, 31, 1000].map { c.value(atStep: $0, total: 8) }, [3, 3, 5, 7, 8, 8])
     }
 
     func testLearningRateScheduleIsWarmUpThenCosine() {
