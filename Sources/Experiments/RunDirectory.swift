@@ -58,7 +58,7 @@ public struct RunDirectory {
             throw TaskError("\(url.path): exists and is not a directory")
         }
         do { try fm.createDirectory(at: url, withIntermediateDirectories: true) } catch {
-            throw TaskError("\(url.path): cannot create the run directory (\(RunDirectory.reason(error)))")
+            throw TaskError("\(url.path): cannot create the run directory (\(FileErrors.describe(error, directory: url.deletingLastPathComponent().path)))")
         }
         let run = RunDirectory(url: url, lockURL: url.appendingPathComponent(".lock"))
         try run.lock()
@@ -160,14 +160,5 @@ public struct RunDirectory {
                   !RunDirectory.isAlive(pid) else { continue }
             try? FileManager.default.removeItem(at: url.appendingPathComponent(name))
         }
-    }
-
-    /// One line for a file-system error: its cause, without Foundation's user-info dump.
-    static func reason(_ error: Error) -> String {
-        let e = error as NSError
-        if let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return e.localizedDescription
     }
 }

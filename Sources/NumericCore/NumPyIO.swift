@@ -308,17 +308,62 @@ public enum NumPy {
     public static func writeAtomically(_ data: Data, to url: URL) throws {
         let dir = url.deletingLastPathComponent()
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        do {
-            try data.write(to: tmp)
-        } catch {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw NumPyFormatError("\(url.path): cannot write file (it is a directory)")
+        }
+        // Write with POSIX calls so that a failure has its plain cause (no such directory, permission denied,
+        // not a directory, no space left), not Foundation's error dump.
+        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            throw NumPyFormatError("\(url.path): cannot write file (\(FileErrors.describe(errno, directory: dir.path)))")
+        }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; failure = errno; return }
+                offset += n
+            }
+        }
+        if failure == 0 && fsync(fd) != 0 { failure = errno }
+        close(fd)
+        if failure != 0 {
             try? FileManager.default.removeItem(at: tmp)
-            throw NumPyFormatError("\(url.path): cannot write file (\(error.localizedDescription))")
+            throw NumPyFormatError("\(url.path): cannot write file (\(FileErrors.describe(failure, directory: dir.path)))")
         }
         // rename(2) replaces an existing file atomically: readers see the old file or the new one, never a mix.
         if rename(tmp.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
+            let reason = FileErrors.describe(errno, directory: dir.path)
             try? FileManager.default.removeItem(at: tmp)
             throw NumPyFormatError("\(url.path): cannot write file (\(reason))")
         }
+    }
+}
+
+/// One line for a file-system failure: the cause in plain words, with the directory where it matters.
+public enum FileErrors {
+    public static func describe(_ code: Int32, directory: String) -> String {
+        switch code {
+        case ENOENT: return "no such directory: \(directory)"
+        case ENOTDIR: return "a component of \(directory) is a file, not a directory"
+        case EACCES, EPERM: return "permission denied in \(directory)"
+        case EROFS: return "\(directory) is on a read-only file system"
+        case ENOSPC: return "no space left on the device of \(directory)"
+        case EDQUOT: return "disk quota exceeded in \(directory)"
+        case EISDIR: return "it is a directory"
+        default: return String(cString: strerror(code))
+        }
+    }
+
+    /// The POSIX cause behind a Foundation file error, in the same words.
+    public static func describe(_ error: Error, directory: String) -> String {
+        let e = error as NSError
+        if let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return describe(Int32(underlying.code), directory: directory)
+        }
+        if e.domain == NSPOSIXErrorDomain { return describe(Int32(e.code), directory: directory) }
+        return e.localizedDescription
     }
 }

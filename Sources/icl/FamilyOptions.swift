@@ -6,23 +6,23 @@ import Tasks
 /// turned into the family's typed config, and an option that does not apply to the chosen family is an error.
 struct FamilyOptions: ParsableArguments {
     @Option(help: "Task family: linear, boolean, fourier, gmm or graph.") var family: String?
-    @Option(help: "Points per prompt N (graphs: V + 1, set by --vertices).") var points: Int?
+    @Option(parsing: .unconditional, help: "Points per prompt N (graphs: V + 1, set by --vertices).") var points: Int?
     // Linear regression and Gaussian mixtures.
-    @Option(help: "linear, gmm: input dimension D (default 10; gmm 5).") var dimension: Int?
-    @Option(help: "linear, gmm: label noise σ (default 0; gmm 0.1).") var noise: Double?
+    @Option(parsing: .unconditional, help: "linear, gmm: input dimension D (default 10; gmm 5).") var dimension: Int?
+    @Option(parsing: .unconditional, help: "linear, gmm: label noise σ (default 0; gmm 0.1).") var noise: Double?
     @Option(help: "linear: inputs gaussian, uniform or ill-conditioned.") var inputs: String?
-    @Option(help: "linear: condition number κ for ill-conditioned inputs (default 100).") var kappa: Double?
+    @Option(parsing: .unconditional, help: "linear: condition number κ for ill-conditioned inputs (default 100).") var kappa: Double?
     @Option(help: "linear: weights gaussian, sparse or pool.") var weights: String?
-    @Option(help: "linear: non-zeros k for sparse weights (default 2).") var sparsity: Int?
-    @Option(help: "linear: pool size M for pool weights (default 64).") var poolSize: Int?
-    @Option(help: "linear: evaluation-time covariate shift x ← c·x.") var inputScale: Double?
-    @Option(help: "gmm: distance of the two component means ±μ·e₁ from 0 (default 3).") var mixtureMean: Double?
+    @Option(parsing: .unconditional, help: "linear: non-zeros k for sparse weights (default 2).") var sparsity: Int?
+    @Option(parsing: .unconditional, help: "linear: pool size M for pool weights (default 64).") var poolSize: Int?
+    @Option(parsing: .unconditional, help: "linear: evaluation-time covariate shift x ← c·x.") var inputScale: Double?
+    @Option(parsing: .unconditional, help: "gmm: distance of the two component means ±μ·e₁ from 0 (default 3).") var mixtureMean: Double?
     // Boolean functions.
     @Option(name: .customLong("class"), help: "boolean: class, one of \(BooleanFunctionClass.names.joined(separator: ", ")).")
     var functionClass: String?
     @Option(help: "boolean: k (sparse-parity support, sparse-disjunction literals, nearest-neighbour random prefix; default 2).")
     var k: Int?
-    @Option(help: "boolean: variables n (default 28).") var variables: Int?
+    @Option(parsing: .unconditional, help: "boolean: variables n (default 28).") var variables: Int?
     @Flag(help: "boolean: put the class's teaching sequence first (conjunction, monotone-conjunction, dnf3).")
     var teachingSequence = false
     @Flag(help: "boolean: turn off the balancing of labels.") var unbalanced = false
@@ -31,13 +31,13 @@ struct FamilyOptions: ParsableArguments {
     // Fourier series.
     @Option(help: "fourier: single, mixture, low-frequency-bias (P(N) ∝ 2^−N; alias complexity-bias) or high-frequency-bias (the prism code's) (default mixture).")
     var fourier: String?
-    @Option(help: "fourier: max frequency N (default 10).") var maxFrequency: Int?
+    @Option(parsing: .unconditional, help: "fourier: max frequency N (default 10).") var maxFrequency: Int?
     // Graphs.
     @Option(help: "graph: distribution erdos-renyi, dag, star or balanced (default erdos-renyi).") var graph: String?
-    @Option(help: "graph: vertices V (default 16).") var vertices: Int?
-    @Option(help: "graph: edge probability for erdos-renyi and dag (default 0.1).") var p: Double?
-    @Option(help: "graph: star arms / balanced branches (default 3).") var branches: Int?
-    @Option(help: "graph: star arm length / balanced maximum lookahead (default 4).") var length: Int?
+    @Option(parsing: .unconditional, help: "graph: vertices V (default 16).") var vertices: Int?
+    @Option(parsing: .unconditional, help: "graph: edge probability for erdos-renyi and dag (default 0.1).") var p: Double?
+    @Option(parsing: .unconditional, help: "graph: star arms / balanced branches (default 3).") var branches: Int?
+    @Option(parsing: .unconditional, help: "graph: star arm length / balanced maximum lookahead (default 4).") var length: Int?
     @Flag(help: "graph: draw query pairs as before label balancing (about 18 % reachable on balanced graphs).")
     var legacyQueries = false
 

@@ -12,19 +12,43 @@ struct ICL: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "icl",
         abstract: "The in-context learning workbench: which algorithm does this transformer run in its forward pass?",
+        version: ICL.version,
         subcommands: [Compare.self, Train.self, TasksCommand.self, Eval.self, Baselines.self, PresetsCommand.self, BLASCommand.self],
         defaultSubcommand: nil)
+
+    /// The package version, and the git commit of the checkout the binary was built in when it can be found
+    /// (`.build/<config>/icl` inside a git work tree).
+    static var version: String {
+        let package = "0.6.0"
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            let git = dir.appendingPathComponent(".git")
+            if let head = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) {
+                let ref = head.trimmingCharacters(in: .whitespacesAndNewlines)
+                var commit = ref
+                if ref.hasPrefix("ref: ") {
+                    let name = String(ref.dropFirst(5))
+                    commit = (try? String(contentsOf: git.appendingPathComponent(name), encoding: .utf8))?
+                        .trimmingCharacters(in: .whitespacesAndNewlines) ?? name
+                }
+                return "\(package) (commit \(commit.prefix(12)))"
+            }
+            dir = dir.deletingLastPathComponent()
+        }
+        return package
+    }
 }
 
 /// Options shared by commands that resolve a comparison config.
 struct ConfigOptions: ParsableArguments {
-    @Option(help: "A named preset (see `icl presets`).") var preset: String?
+    @Option(help: "A named preset: \(Presets.names.joined(separator: ", ")) (default flagship; `icl presets` says what each reproduces).")
+    var preset: String?
     @Option(help: "A comparison config JSON (e.g. a run directory's config.json).") var config: String?
-    @Option(help: "Override: training steps.") var steps: Int?
-    @Option(help: "Override: training batch size.") var batchSize: Int?
-    @Option(help: "Override: Adam learning rate.") var learningRate: Double?
-    @Option(help: "Override: training and model-initialization seed.") var seed: UInt64?
-    @Option(help: "Override: number of evaluation prompts.") var evalPrompts: Int?
+    @Option(parsing: .unconditional, help: "Override: training steps.") var steps: Int?
+    @Option(parsing: .unconditional, help: "Override: training batch size.") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Override: Adam learning rate.") var learningRate: Double?
+    @Option(parsing: .unconditional, help: "Override: training and model-initialization seed.") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Override: number of evaluation prompts.") var evalPrompts: Int?
 
     func resolve(defaultPreset: String = "flagship") throws -> ComparisonConfig {
         if preset != nil && config != nil { throw ValidationError("give either --preset or --config, not both") }

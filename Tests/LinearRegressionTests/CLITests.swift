@@ -190,4 +190,31 @@ final class CLITests: CLITestCase {
         getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
         XCTAssertLessThan(usage.ru_maxrss, 200 * 1024, "largest child resident set \(usage.ru_maxrss) KiB")
     }
+
+    func testVersionNegativeNumbersAndFileSystemErrors() throws {
+        let v = try icl(["--version"])
+        XCTAssertEqual(v.status, 0)
+        XCTAssertTrue(v.out.hasPrefix("0."), v.out)
+        // "-1" after a space is a value (and then an invalid one), not a missing value.
+        let neg = try icl(["tasks", "sample", "--dimension", "-1", "--out", dir.appendingPathComponent("n.npz").path])
+        XCTAssertNotEqual(neg.status, 0)
+        XCTAssertTrue(neg.err.contains("dimension must be ≥ 1, got -1"), neg.err)
+        // Each file-system failure is one line naming the path and the cause.
+        let file = dir.appendingPathComponent("plain")
+        FileManager.default.createFile(atPath: file.path, contents: Data())
+        let cases: [([String], String)] = [
+            (["tasks", "sample", "--batch", "2", "--out", file.appendingPathComponent("x.npz").path], "is a file, not a directory"),
+            (["tasks", "sample", "--batch", "2", "--out", dir.appendingPathComponent("missing/x.npz").path], "no such directory"),
+            (["tasks", "sample", "--batch", "2", "--out", dir.path], "it is a directory"),
+            (["train", "--preset", "ci-tiny", "--quiet", "--out", file.path], "exists and is not a directory"),
+            (["eval", "--prompts", dir.path], "not a regular file"),
+        ]
+        for (args, expected) in cases {
+            let r = try icl(args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.err)")
+            let lines = r.err.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(args): \(r.err)")
+            XCTAssertTrue(r.err.contains(expected) && !r.err.contains("NSCocoaErrorDomain"), "\(args): \(r.err)")
+        }
+    }
 }
