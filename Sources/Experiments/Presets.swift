@@ -123,7 +123,7 @@ public enum Presets {
                 model: ModelSpec(kind: .transformer, layers: 4, heads: 4, initStd: 0.02, width: 64),
                 training: TrainingConfig(steps: 2000, batchSize: 64, learningRate: 1e-3, maxGradientNorm: 1, seed: 0, logEvery: 250,
                                          objective: .everyPrefix, weightDecay: 0.01, warmupSteps: 200, schedule: .cosine,
-                                         finalLearningRateFraction: 0.1),
+                                         finalLearningRateFraction: 0.1, microBatches: 2),
                 evaluation: EvaluationConfig(prompts: 2000))
         case "yang-looped":
             var c = try named("garg-linear")

@@ -68,11 +68,15 @@ public struct TrainingConfig: Equatable, Sendable {
     public var finalLearningRateFraction: Double = 0.1
     /// Ramp the loop count of a looped model up to its depth during training (nil: the full depth throughout).
     public var loopCurriculum: Ramp? = nil
+    /// Split each batch into this many parts whose gradients are computed concurrently and summed in a fixed
+    /// order (1: one pass). The result does not depend on the number of threads, but does (in the last bits)
+    /// on this number; 2 uses both cores for models whose kernels are too small to split well (transformers).
+    public var microBatches: Int = 1
 
     public init(steps: Int = 1000, batchSize: Int = 2048, learningRate: Double = 1e-3, maxGradientNorm: Double? = nil,
                 seed: UInt64 = 0, logEvery: Int = 100, objective: TrainingObjective = .query, curriculum: Ramp? = nil,
                 weightDecay: Double = 0, warmupSteps: Int = 0, schedule: LearningRateSchedule = .constant,
-                finalLearningRateFraction: Double = 0.1) {
+                finalLearningRateFraction: Double = 0.1, microBatches: Int = 1) {
         self.steps = steps
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -85,6 +89,7 @@ public struct TrainingConfig: Equatable, Sendable {
         self.warmupSteps = warmupSteps
         self.schedule = schedule
         self.finalLearningRateFraction = finalLearningRateFraction
+        self.microBatches = microBatches
     }
 
     /// The learning rate at `step` (1-based): linear warm-up, then constant or cosine decay.
@@ -110,13 +115,16 @@ public struct TrainingConfig: Equatable, Sendable {
         }
         try curriculum?.validate("curriculum", minimum: 2)
         try loopCurriculum?.validate("loopCurriculum", minimum: 1)
+        guard microBatches >= 1, microBatches <= batchSize else {
+            throw TaskError("training: microBatches must be in 1…batchSize = \(batchSize), got \(microBatches)")
+        }
     }
 }
 
 extension TrainingConfig: Codable {
     enum CodingKeys: String, CodingKey {
         case steps, batchSize, learningRate, maxGradientNorm, seed, logEvery, objective, curriculum
-        case weightDecay, warmupSteps, schedule, finalLearningRateFraction, loopCurriculum
+        case weightDecay, warmupSteps, schedule, finalLearningRateFraction, loopCurriculum, microBatches
     }
 
     public init(from decoder: Decoder) throws {
@@ -135,6 +143,7 @@ extension TrainingConfig: Codable {
         schedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .schedule) ?? d.schedule
         finalLearningRateFraction = try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFraction) ?? d.finalLearningRateFraction
         loopCurriculum = try c.decodeIfPresent(Ramp.self, forKey: .loopCurriculum)
+        microBatches = try c.decodeIfPresent(Int.self, forKey: .microBatches) ?? d.microBatches
     }
 }
 
@@ -261,7 +270,12 @@ public enum Trainer {
                 let k = c.value(atStep: step, total: prompts.pointCount)
                 if k < prompts.pointCount { prompts = prompts.prefix(points: k) }
             }
-            let (loss, grad) = valueWithGradient(at: model) { m in m.trainingLoss(prompts, kind: kind, objective: objective) }
+            let loss: Double, grad: M.TangentVector
+            if config.microBatches == 1 {
+                (loss, grad) = valueWithGradient(at: model) { m in m.trainingLoss(prompts, kind: kind, objective: objective) }
+            } else {
+                (loss, grad) = splitGradient(model, prompts, parts: config.microBatches, kind: kind, objective: objective)
+            }
             guard loss.isFinite else {
                 throw TaskError("\(label): the loss became \(loss) at step \(step); lower the learning rate or set a gradient clip")
             }
@@ -283,6 +297,32 @@ public enum Trainer {
         }
         history.secondsPerStep = Date().timeIntervalSince(start) / Double(max(config.steps - first + 1, 1))
         return history
+    }
+
+    /// The batch loss and its gradient from `parts` slices of the batch computed concurrently: each slice's loss
+    /// weighted by its share of the prompts, the values and gradients summed in slice order.
+    public static func splitGradient<M: ICLModel>(_ model: M, _ prompts: PromptBatch, parts: Int, kind: TargetKind,
+                                           objective: TrainingObjective) -> (value: Double, gradient: M.TangentVector) {
+        let b = prompts.batchSize
+        let slices = (0..<parts).map { prompts.prompts((b * $0 / parts)..<(b * ($0 + 1) / parts)) }
+        var losses = [Double](repeating: 0, count: parts)
+        var grads = [M.TangentVector](repeating: .zero, count: parts)
+        losses.withUnsafeMutableBufferPointer { lp in
+            grads.withUnsafeMutableBufferPointer { gp in
+                let (lb, gb) = (lp.baseAddress!, gp.baseAddress!)
+                Parallel.forChunks(count: parts) { range in
+                    for i in range {
+                        let share = Double(slices[i].batchSize) / Double(b)
+                        let (l, g) = valueWithGradient(at: model) { m in m.trainingLoss(slices[i], kind: kind, objective: objective) * share }
+                        lb[i] = l
+                        gb[i] = g
+                    }
+                }
+            }
+        }
+        var total = grads[0]
+        for g in grads.dropFirst() { total += g }
+        return (losses.reduce(0, +), total)
     }
 
     /// The loss at the last point of each prompt, after the model's last layer.

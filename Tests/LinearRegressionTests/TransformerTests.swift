@@ -234,4 +234,20 @@ final class TransformerTests: XCTestCase {
         XCTAssertGreaterThan((full.gradient(gFull, at: path) - cut.gradient(gCut, at: path)).norm, 1e-6,
                              "a one-iteration window drops the earlier iterations' contributions")
     }
+
+    func testMicroBatchGradientsSumToTheBatchGradient() {
+        // Each part's loss is weighted by its share of the prompts, so the parts' gradients add up to the whole
+        // batch's gradient (to rounding: the sums are ordered differently).
+        let m = tinyGPT(seed: 21)
+        var rng = Xoshiro256(seed: 22)
+        let p = LinearRegressionTask(dimension: 2, points: 5).sample(batch: 7, using: &rng)
+        let (whole, g) = valueWithGradient(at: m) { $0.trainingLoss(p, kind: .real, objective: .everyPrefix) }
+        let (split, gs) = Trainer.splitGradient(m, p, parts: 3, kind: .real, objective: .everyPrefix)
+        XCTAssertEqual(split, whole, accuracy: 1e-13 * abs(whole))
+        let scale = m.gradientNorm(g)
+        for path in m.parameterPaths {
+            // Relative to the whole gradient: the key biases' gradients are 0 up to rounding (softmax ignores them).
+            XCTAssertLessThan((m.gradient(gs, at: path) - m.gradient(g, at: path)).norm, 1e-12 * scale, path.name)
+        }
+    }
 }
