@@ -52,7 +52,7 @@ public enum Comparison {
         guard checkpointEvery >= 1 else { throw TaskError("--checkpoint-every must be ≥ 1, got \(checkpointEvery)") }
         if let modelFile { try RunDirectory.verify(weights: modelFile, config: config) }
         let family = config.task.family
-        var model = config.model.makeModel(dimension: family.inputDimension, seed: config.modelSeed)
+        var model = config.model.makeModel(dimension: family.inputDimension, points: family.pointCount, seed: config.modelSeed)
         var history: TrainingHistory?
         // The run directory is taken (locked, checked) before training, so a bad --out fails fast.
         let run = try runDirectory.map { try RunDirectory.open($0, config: config, mode: mode) }
@@ -95,7 +95,8 @@ public enum Comparison {
 
     /// A trained model at its evaluation depth, from a run directory's `config.json` and `model.npz`.
     public static func loadModel(config: ExperimentConfig, weights: URL) throws -> any ICLModel {
-        var model = config.model.makeModel(dimension: config.task.family.inputDimension, seed: config.modelSeed)
+        var model = config.model.makeModel(dimension: config.task.family.inputDimension, points: config.task.family.pointCount,
+                                           seed: config.modelSeed)
         try Checkpoint.load(into: &model, from: weights)
         if model.isDepthAdjustable { model.depth = config.model.testDepth }
         return model

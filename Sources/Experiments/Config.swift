@@ -42,6 +42,8 @@ public struct ModelSpec: Equatable, Sendable {
     public var width: Int? = nil
     /// Looped transformers: backpropagate through the last `window` iterations only (nil: all).
     public var window: Int? = nil
+    /// Transformer only: `paired` (nil: the default) or `interleaved` (Garg et al.'s x, y tokens).
+    public var layoutName: TokenLayout? = nil
     /// AlgoFormer: blocks before and after the loop (nil: 1 each).
     public var preLayers: Int? = nil
     public var postLayers: Int? = nil
@@ -101,6 +103,11 @@ public struct ModelSpec: Equatable, Sendable {
             throw TaskError("model: 'preLayers' and 'postLayers' apply to kind algoFormer only")
         }
         if let w = window, w < 1 { throw TaskError("model: window must be ≥ 1, got \(w)") }
+        if let l = layoutName {
+            guard kind == .transformer, l == .paired || l == .interleaved else {
+                throw TaskError("model: 'layout' applies to kind transformer, as paired or interleaved (got \(l.rawValue) for \(kind))")
+            }
+        }
         if (preLayers ?? 1) < 0 || (postLayers ?? 1) < 0 { throw TaskError("model: preLayers and postLayers must be ≥ 0") }
         if isTransformer {
             let w = width ?? 64
@@ -110,7 +117,7 @@ public struct ModelSpec: Equatable, Sendable {
     }
 
     /// A freshly initialized model for tokens of `dimension` inputs, from `seed`.
-    public func makeModel(dimension d: Int, seed: UInt64) -> any ICLModel {
+    public func makeModel(dimension d: Int, points: Int = 0, seed: UInt64) -> any ICLModel {
         var rng = Xoshiro256(seed: seed)
         switch kind {
         case .lsa:
@@ -130,7 +137,8 @@ public struct ModelSpec: Equatable, Sendable {
             return RestrictedLoopedLSA(a: Tensor.randomNormal([d, d], standardDeviation: initStd, using: &rng),
                                        depth: depth, symmetric: symmetricPreconditioner ?? false)
         case .transformer:
-            return GPT(dimension: d, width: width ?? 64, layers: layers, heads: heads, std: initStd, using: &rng)
+            return GPT(dimension: d, width: width ?? 64, layers: layers, heads: heads, std: initStd,
+                       layout: layoutName ?? .paired, points: points, using: &rng)
         case .loopedTransformer, .algoFormer:
             let algo = kind == .algoFormer
             return LoopedTransformer(dimension: d, width: width ?? 64, heads: heads, depth: depth,
@@ -140,7 +148,7 @@ public struct ModelSpec: Equatable, Sendable {
     }
 
     /// The token layout the model reads.
-    public var layout: TokenLayout { isTransformer ? .paired : .concatenated
+    public var layout: TokenLayout { isTransformer ? (layoutName ?? .paired) : .concatenated
     }
 }
 
@@ -148,6 +156,7 @@ extension ModelSpec: Codable {
     enum CodingKeys: String, CodingKey {
         case kind, layers, depth, evaluationDepth, heads, initStd, tokenClamp, symmetricPreconditioner, injection, width
         case window, preLayers, postLayers
+        case layoutName = "layout"
     }
 
     public init(from decoder: Decoder) throws {
@@ -166,6 +175,7 @@ extension ModelSpec: Codable {
         window = try c.decodeIfPresent(Int.self, forKey: .window)
         preLayers = try c.decodeIfPresent(Int.self, forKey: .preLayers)
         postLayers = try c.decodeIfPresent(Int.self, forKey: .postLayers)
+        layoutName = try c.decodeIfPresent(TokenLayout.self, forKey: .layoutName)
     }
 }
 
@@ -304,6 +314,9 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
                   shifted.family.pointCount >= 2 else {
                 throw TaskError("evaluation: the evaluation task (\(shifted.familyName), D = \(shifted.family.inputDimension), N = \(shifted.family.pointCount)) must be the training family (\(task.familyName)) with D = \(family.inputDimension) and N ≥ 2")
             }
+        }
+        if model.layoutName == .interleaved, let shifted = evaluation.task, shifted.family.pointCount > family.pointCount {
+            throw TaskError("evaluation: the interleaved transformer learned positions for \(family.pointCount) points; the evaluation task has \(shifted.family.pointCount)")
         }
         if training.objective == .everyPrefix && !family.everyPointIsTarget {
             throw TaskError("training: the \(task.familyName) family asks one question per prompt; objective must be \"query\"")

@@ -6,7 +6,7 @@ import Training
 public enum Presets {
     public static let names = ["flagship", "looped-flagship", "von-oswald", "mahankali", "akyurek-deep", "gatmiry-looped",
                                "gatmiry-looped-free", "looped-lsa", "covariate-shift", "raventos-pool", "lsa-gmm", "lsa-fourier-mixture",
-                               "lsa-boolean-conjunction", "lsa-graph-connectivity", "garg-linear", "yang-looped", "algoformer-linear",
+                               "lsa-boolean-conjunction", "lsa-graph-connectivity", "garg-linear", "garg-linear-interleaved", "yang-looped", "algoformer-linear",
                                "ci-tiny"]
 
     public static func named(_ name: String) throws -> ComparisonConfig {
@@ -125,6 +125,12 @@ public enum Presets {
                                          objective: .everyPrefix, weightDecay: 0.01, warmupSteps: 200, schedule: .cosine,
                                          finalLearningRateFraction: 0.1, microBatches: 2),
                 evaluation: EvaluationConfig(prompts: 2000))
+        case "garg-linear-interleaved":
+            var c = try named("garg-linear")
+            c.name = name
+            c.summary = "Garg et al.'s own layout: x and y as separate tokens with learned positions, causal mask, y read at x's token (4 layers, width 64, 4 heads); without their dimension curriculum it plateaus far longer than the paired layout"
+            c.model.layoutName = .interleaved
+            return c
         case "yang-looped":
             var c = try named("garg-linear")
             c.name = name

@@ -57,13 +57,19 @@ extension ICLModel {
 
     /// The tokens of a context and queries in the model's layout.
     public func tokens(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Tensor {
-        layout == .paired ? TokenLayout.paired(contextXs: contextXs, contextYs: contextYs, queries: queries)
-                          : TokenLayout.rows(contextXs: contextXs, contextYs: contextYs, queries: queries)
+        switch layout {
+        case .paired: return TokenLayout.paired(contextXs: contextXs, contextYs: contextYs, queries: queries)
+        case .interleaved: return TokenLayout.interleaved(contextXs: contextXs, contextYs: contextYs, queries: queries)
+        default: return TokenLayout.rows(contextXs: contextXs, contextYs: contextYs, queries: queries)
+        }
     }
+
+    /// How many tokens a context of `n` points takes (2n interleaved, else n).
+    public func contextTokens(_ n: Int) -> Int { layout == .interleaved ? 2 * n : n }
 
     /// Each layer's hidden state at the query tokens, `[depth]` of `[B · Q, W]` (for probes).
     public func queryStates(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> [Tensor] {
-        let n = contextXs.shape[1]
+        let n = contextTokens(contextXs.shape[1])
         let z = tokens(contextXs: contextXs, contextYs: contextYs, queries: queries)
         let t = z.shape[1]
         return hiddenStates(z, contextSize: n).map { h in

@@ -17,6 +17,17 @@ public protocol PairedModel: ICLModel {
 extension PairedModel {
     public var layout: TokenLayout { .paired }
 
+    @differentiable(reverse, wrt: self)
+    public func trainingLoss(_ prompts: PromptBatch, kind: TargetKind, objective: TrainingObjective) -> Tensor {
+        pairedTrainingLoss(prompts, kind: kind, objective: objective)
+    }
+
+    public func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {
+        pairedTrajectory(contextXs: contextXs, contextYs: contextYs, queries: queries)
+    }
+
+    public func prefixTrajectory(_ prompts: PromptBatch) -> Trajectory { pairedPrefixTrajectory(prompts) }
+
     /// Every query sees the whole context (the evaluation layout).
     @differentiable(reverse, wrt: self)
     public func readouts(_ tokens: Tensor, contextSize n: Int) -> [Tensor] {
@@ -28,7 +39,7 @@ extension PairedModel {
     /// The loss at the last point, or averaged over every point k = 0…N−1 predicted from points 0..<k (Garg
     /// et al.'s objective, the empty prefix included) in one pass over `pairedPrefixes`.
     @differentiable(reverse, wrt: self)
-    public func trainingLoss(_ prompts: PromptBatch, kind: TargetKind, objective: TrainingObjective) -> Tensor {
+    public func pairedTrainingLoss(_ prompts: PromptBatch, kind: TargetKind, objective: TrainingObjective) -> Tensor {
         let n = withoutDerivative(at: prompts.pointCount)
         if objective == .query {
             let context = withoutDerivative(at: prompts.context(n - 1))
@@ -42,14 +53,14 @@ extension PairedModel {
         return kind.loss(predicted: finalReadout(z, contextSize: n, mask: mask), targets: prompts.ys)
     }
 
-    public func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {
+    public func pairedTrajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {
         let z = TokenLayout.paired(contextXs: contextXs, contextYs: contextYs, queries: queries)
         return Trajectory(learner: name, stepLabels: (1...depth).map { "\(stepNoun) \($0)" }, stepValues: (1...depth).map(Double.init),
                           predictions: readouts(z, contextSize: contextXs.shape[1]))
     }
 
     /// Every prefix in one forward pass (point k from points 0..<k).
-    public func prefixTrajectory(_ prompts: PromptBatch) -> Trajectory {
+    public func pairedPrefixTrajectory(_ prompts: PromptBatch) -> Trajectory {
         let n = prompts.pointCount
         let r = readouts(TokenLayout.pairedPrefixes(prompts), contextSize: n,
                          mask: TokenLayout.pairedMask(contextSize: n, visible: Array(0..<n)))

@@ -88,30 +88,42 @@ public struct GPTBlock: ParameterWalkable {
     }
 }
 
-/// A GPT-style transformer on the paired layout (Garg et al.'s model, with one token per example): a linear
-/// read-in `[D + 2 → W]`, L pre-LN blocks, a final LayerNorm and a linear read-out `[W → 1]` applied to the
-/// residual stream after every block (the model's own read-out as a per-layer probe). One forward pass
-/// predicts every query; with `TokenLayout.pairedPrefixes` every prefix of a prompt.
+/// A GPT-style transformer (Garg et al.'s model): a linear read-in, L pre-LN blocks, a final LayerNorm and a
+/// linear read-out `[W → 1]` applied to the residual stream after every block (the model's own read-out as a
+/// per-layer probe). Two layouts:
+/// - `.paired` (the CPU workhorse): one token `[x_j, y_j, 0]` per example and `[x_i, 0, 1]` per prediction, read-in
+///   `[D + 2 → W]`, no positional embedding; with `TokenLayout.pairedPrefixes` one pass predicts every prefix.
+/// - `.interleaved` (Garg et al.'s own): x and y as separate tokens of width D, read-in `[D → W]` plus a learned
+///   positional embedding `[2N, W]`, causal mask, y_i read out at x_i's token.
 public struct GPT: PairedModel {
     public var readIn: Dense
+    /// Learned positional embeddings `[2N, W]` for the interleaved layout (`[0, W]` for the paired one).
+    public var positional: Tensor
     public var blocks: [GPTBlock]
     public var finalNorm: LayerNorm
     public var readOut: Dense
+    @noDerivative public let sequenceLayout: TokenLayout
 
     public var parameterPaths: [ParameterPath<GPT>] {
         ParameterPath.block("readIn", \GPT.readIn, \GPT.TangentVector.readIn, of: self)
+            + [ParameterPath("positional", \GPT.positional, \GPT.TangentVector.positional)]
             + ParameterPath.blocks("blocks", \GPT.blocks, \GPT.TangentVector.blocks, of: self)
             + ParameterPath.block("finalNorm", \GPT.finalNorm, \GPT.TangentVector.finalNorm, of: self)
             + ParameterPath.block("readOut", \GPT.readOut, \GPT.TangentVector.readOut, of: self)
     }
 
-    /// GPT-2 initialization N(0, 0.02) for a prompt dimension D.
-    public init(dimension d: Int, width: Int, layers: Int, heads: Int, std: Double = 0.02,
-                using rng: inout some RandomNumberGenerator) {
-        readIn = Dense(inputs: d + 2, outputs: width, std: std, using: &rng)
+    /// GPT-2 initialization N(0, std²) for a prompt dimension D; `points` bounds the interleaved sequence (2N).
+    public init(dimension d: Int, width: Int, layers: Int, heads: Int, std: Double = 0.02, layout: TokenLayout = .paired,
+                points: Int = 0, using rng: inout some RandomNumberGenerator) {
+        precondition(layout == .paired || layout == .interleaved, "GPT: layout must be paired or interleaved, got \(layout)")
+        precondition(layout == .paired || points >= 1, "GPT: the interleaved layout needs the number of points")
+        readIn = Dense(inputs: layout == .paired ? d + 2 : d, outputs: width, std: std, using: &rng)
+        positional = layout == .paired ? Tensor(zeros: [0, width])
+                                       : Tensor.randomNormal([2 * points, width], standardDeviation: std, using: &rng)
         blocks = (0..<layers).map { _ in GPTBlock(width: width, heads: heads, std: std, using: &rng) }
         finalNorm = LayerNorm(width: width)
         readOut = Dense(inputs: width, outputs: 1, std: std, using: &rng)
+        sequenceLayout = layout
     }
 
     public var depth: Int {
@@ -119,35 +131,119 @@ public struct GPT: PairedModel {
         set { precondition(newValue == blocks.count, "GPT: \(blocks.count) distinct blocks cannot run at depth \(newValue)") }
     }
     public var isDepthAdjustable: Bool { false }
-    public var layout: TokenLayout { .paired }
+    public var layout: TokenLayout { sequenceLayout }
     public var width: Int { readIn.weight.shape[1] }
     public var name: String {
-        "GPT (\(blocks.count) layer\(blocks.count == 1 ? "" : "s"), width \(width), \(blocks.first?.heads ?? 0) heads)"
+        let l = sequenceLayout == .interleaved ? ", interleaved" : ""
+        return "GPT (\(blocks.count) layer\(blocks.count == 1 ? "" : "s"), width \(width), \(blocks.first?.heads ?? 0) heads\(l))"
+    }
+
+    /// The read-in plus, for the interleaved layout, the positional embedding of each token.
+    @differentiable(reverse, wrt: self)
+    func embed(_ tokens: Tensor, positions: [Int]) -> Tensor {
+        let h = readIn(tokens)
+        if withoutDerivative(at: sequenceLayout) == .paired { return h }
+        let (t, w, p) = withoutDerivative(at: (tokens.shape[1], width, positional.shape[0]))
+        return h + positional.reshaped(to: [1, p, w]).gatheringRows(positions).reshaped(to: [t, w])
+    }
+
+    /// Read-outs at token rows `rows` after every block (or only the last), under `mask`.
+    @differentiable(reverse, wrt: self)
+    func run(_ tokens: Tensor, mask: Tensor, positions: [Int], rows: [Int], everyLayer: Bool) -> [Tensor] {
+        let (b, count) = withoutDerivative(at: (tokens.shape[0], blocks.count))
+        var h = embed(tokens, positions: positions)
+        var out: [Tensor] = []
+        for l in 0..<count {
+            h = blocks[l](h, mask: mask)
+            if everyLayer || l == count - 1 {
+                out.append(readOut(finalNorm(h.gatheringRows(rows))).reshaped(to: [b, rows.count]))
+            }
+        }
+        return out
+    }
+
+    /// Positions of the tokens of a context of `n` tokens and `q` queries (empty for the paired layout).
+    func positions(contextTokens n: Int, queries q: Int) -> [Int] {
+        sequenceLayout == .paired ? [] : TokenLayout.interleavedPositions(contextTokens: n, queries: q)
     }
 
     /// Read-outs at the query rows `n..<T` after every block, under `mask`.
     @differentiable(reverse, wrt: self)
     public func readouts(_ tokens: Tensor, contextSize n: Int, mask: Tensor) -> [Tensor] {
-        let (b, t, count) = withoutDerivative(at: (tokens.shape[0], tokens.shape[1], blocks.count))
-        var h = readIn(tokens)
-        var out: [Tensor] = []
-        for l in 0..<count {
-            h = blocks[l](h, mask: mask)
-            out.append(readOut(finalNorm(h.slice(alongAxis: 1, n..<t))).reshaped(to: [b, t - n]))
-        }
-        return out
+        let t = withoutDerivative(at: tokens.shape[1])
+        return run(tokens, mask: mask, positions: withoutDerivative(at: positions(contextTokens: n, queries: t - n)),
+                   rows: Array(n..<t), everyLayer: true)
     }
 
-    public func hiddenStates(_ tokens: Tensor, contextSize n: Int) -> [Tensor] {
-        let mask = TokenLayout.pairedMask(contextSize: n, visible: Array(repeating: n, count: tokens.shape[1] - n))
-        var h = readIn(tokens)
-        return blocks.map { block in h = block(h, mask: mask); return h }
+    /// Every query sees the whole context (the evaluation layout), under the layout's mask.
+    @differentiable(reverse, wrt: self)
+    public func readouts(_ tokens: Tensor, contextSize n: Int) -> [Tensor] {
+        let q = withoutDerivative(at: tokens.shape[1] - n)
+        let mask = withoutDerivative(at: sequenceLayout == .paired
+            ? TokenLayout.pairedMask(contextSize: n, visible: Array(repeating: n, count: q))
+            : TokenLayout.interleavedMask(contextTokens: n, queries: q))
+        return readouts(tokens, contextSize: n, mask: mask)
     }
 
     /// Training needs only the last block's read-out.
     @differentiable(reverse, wrt: self)
     public func finalReadout(_ tokens: Tensor, contextSize n: Int, mask: Tensor) -> Tensor {
-        let r = readouts(tokens, contextSize: n, mask: mask)
-        return r[withoutDerivative(at: r.count - 1)]
+        let t = withoutDerivative(at: tokens.shape[1])
+        return run(tokens, mask: mask, positions: withoutDerivative(at: positions(contextTokens: n, queries: t - n)),
+                   rows: Array(n..<t), everyLayer: false)[0]
+    }
+
+    public func hiddenStates(_ tokens: Tensor, contextSize n: Int) -> [Tensor] {
+        let q = tokens.shape[1] - n
+        let mask = sequenceLayout == .paired ? TokenLayout.pairedMask(contextSize: n, visible: Array(repeating: n, count: q))
+                                             : TokenLayout.interleavedMask(contextTokens: n, queries: q)
+        var h = embed(tokens, positions: positions(contextTokens: n, queries: q))
+        return blocks.map { block in h = block(h, mask: mask); return h }
+    }
+
+    // MARK: the interleaved layout's loss and trajectories (the paired ones are PairedModel's)
+
+    @differentiable(reverse, wrt: self)
+    public func trainingLoss(_ prompts: PromptBatch, kind: TargetKind, objective: TrainingObjective) -> Tensor {
+        if withoutDerivative(at: sequenceLayout) == .paired { return pairedTrainingLoss(prompts, kind: kind, objective: objective) }
+        let n = withoutDerivative(at: prompts.pointCount)
+        if objective == .query {
+            let context = withoutDerivative(at: prompts.context(n - 1))
+            let last = withoutDerivative(at: prompts.points((n - 1)..<n))
+            let z = withoutDerivative(at: TokenLayout.interleaved(contextXs: context.xs, contextYs: context.ys, queries: last.xs))
+            let c = 2 * (n - 1)
+            let r = run(z, mask: withoutDerivative(at: TokenLayout.interleavedMask(contextTokens: c, queries: 1)),
+                        positions: withoutDerivative(at: TokenLayout.interleavedPositions(contextTokens: c, queries: 1)),
+                        rows: [c], everyLayer: false)
+            return kind.loss(predicted: r[0], targets: last.ys)
+        }
+        // Every prefix at once: the causal sequence x₁ y₁ … x_N y_N, y_i read out at x_i's token (row 2i).
+        let z = withoutDerivative(at: interleavedSequence(prompts))
+        let r = run(z, mask: withoutDerivative(at: TokenLayout.interleavedMask(contextTokens: 2 * n, queries: 0)),
+                    positions: Array(0..<(2 * n)), rows: Array(stride(from: 0, to: 2 * n, by: 2)), everyLayer: false)
+        return kind.loss(predicted: r[0], targets: prompts.ys)
+    }
+
+    func interleavedSequence(_ prompts: PromptBatch) -> Tensor {
+        TokenLayout.interleaved(contextXs: prompts.xs, contextYs: prompts.ys,
+                                queries: Tensor(zeros: [prompts.batchSize, 0, prompts.dimension]))
+    }
+
+    public func trajectory(contextXs: Tensor, contextYs: Tensor, queries: Tensor) -> Trajectory {
+        guard sequenceLayout == .interleaved else { return pairedTrajectory(contextXs: contextXs, contextYs: contextYs, queries: queries) }
+        let (n, q) = (contextXs.shape[1], queries.shape[1])
+        let z = TokenLayout.interleaved(contextXs: contextXs, contextYs: contextYs, queries: queries)
+        let r = readouts(z, contextSize: 2 * n, mask: TokenLayout.interleavedMask(contextTokens: 2 * n, queries: q))
+        return Trajectory(learner: name, stepLabels: (1...depth).map { "layer \($0)" }, stepValues: (1...depth).map(Double.init),
+                          predictions: r)
+    }
+
+    public func prefixTrajectory(_ prompts: PromptBatch) -> Trajectory {
+        guard sequenceLayout == .interleaved else { return pairedPrefixTrajectory(prompts) }
+        let n = prompts.pointCount
+        let r = run(interleavedSequence(prompts), mask: TokenLayout.interleavedMask(contextTokens: 2 * n, queries: 0),
+                    positions: Array(0..<(2 * n)), rows: Array(stride(from: 0, to: 2 * n, by: 2)), everyLayer: true)
+        return Trajectory(learner: name, stepLabels: (1...depth).map { "layer \($0)" }, stepValues: (1...depth).map(Double.init),
+                          predictions: r)
     }
 }

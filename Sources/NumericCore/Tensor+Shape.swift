@@ -147,3 +147,29 @@ extension Tensor {
         return (out, { g in g.matching(out.shape).sum(alongAxis: 0) })
     }
 }
+
+extension Tensor {
+    /// Rows `indices` of axis 1 of a `[B, R, W]` tensor, in that order (repeats allowed): `[B, indices.count, W]`.
+    @differentiable(reverse)
+    public func gatheringRows(_ indices: [Int]) -> Tensor {
+        precondition(rank == 3, "gatheringRows: expected [B, R, W], got \(shape)")
+        let (b, r, w) = (shape[0], shape[1], shape[2])
+        precondition(indices.allSatisfy { $0 >= 0 && $0 < r }, "gatheringRows: an index is outside 0..<\(r)")
+        let q = indices.count
+        var out = [Double](repeating: 0, count: b * q * w)
+        for p in 0..<b { for (j, i) in indices.enumerated() { for c in 0..<w { out[(p * q + j) * w + c] = scalars[(p * r + i) * w + c] } } }
+        return Tensor(shape: [b, q, w], scalars: out)
+    }
+    // y_j = x_{indices[j]}, so dx_i = Σ_{j : indices[j] = i} g_j (a scatter-add).
+    @derivative(of: gatheringRows)
+    public func _vjpGatheringRows(_ indices: [Int]) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+        let shape = self.shape
+        return (gatheringRows(indices), { g in
+            let g = g.matching([shape[0], indices.count, shape[2]])
+            let (b, r, w, q) = (shape[0], shape[1], shape[2], indices.count)
+            var dx = [Double](repeating: 0, count: b * r * w)
+            for p in 0..<b { for (j, i) in indices.enumerated() { for c in 0..<w { dx[(p * r + i) * w + c] += g.scalars[(p * q + j) * w + c] } } }
+            return Tensor(shape: shape, scalars: dx)
+        })
+    }
+}
