@@ -47,6 +47,7 @@ public struct GaussianMixtureTask: Codable, Equatable, Sendable {
 
 extension GaussianMixtureTask: TaskFamily {
     public static let familyName = "gmm"
+    public var labelsAreLinearInWeights: Bool { true }
     public var targetKind: TargetKind { .real }
     public var layouts: [TokenLayout] { [.concatenated, .paired, .interleaved] }
     public var inputDimension: Int { dimension }

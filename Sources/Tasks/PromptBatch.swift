@@ -95,3 +95,24 @@ extension PromptBatch {
         return PromptBatch(trusted: xs.slice(alongAxis: 1, 0..<k), ys: ys.slice(alongAxis: 1, 0..<k), ws: ws)
     }
 }
+
+extension PromptBatch {
+    /// The prompts with only the first `k` input coordinates active (Garg et al.'s dimension curriculum): the
+    /// others are zeroed and their share `x_j w_j` removed from every label, so y stays `w_{:k}ᵀ x_{:k}` plus
+    /// the same noise. Needs the task weights `ws`.
+    public func activeDimensions(_ k: Int) -> PromptBatch {
+        guard let ws, k < dimension else { return self }
+        precondition(k >= 1, "activeDimensions: k must be ≥ 1, got \(k)")
+        let (b, n, d) = (batchSize, pointCount, dimension)
+        var x = xs.scalars, y = ys.scalars
+        for p in 0..<b {
+            for i in 0..<n {
+                for j in k..<d {
+                    y[p * n + i] -= x[(p * n + i) * d + j] * ws.scalars[p * d + j]
+                    x[(p * n + i) * d + j] = 0
+                }
+            }
+        }
+        return PromptBatch(trusted: Tensor(shape: xs.shape, scalars: x), ys: Tensor(shape: ys.shape, scalars: y), ws: ws)
+    }
+}

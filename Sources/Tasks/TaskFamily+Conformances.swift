@@ -4,6 +4,7 @@ import NumericCore
 
 extension LinearRegressionTask: TaskFamily {
     public static let familyName = "linear"
+    public var labelsAreLinearInWeights: Bool { true }
     public var targetKind: TargetKind { .real }
     public var layouts: [TokenLayout] { [.concatenated, .paired, .interleaved] }
     public var inputDimension: Int { dimension }

@@ -46,6 +46,9 @@ public protocol TaskFamily: Codable, Equatable, Sendable {
     /// Whether every point's label is a prediction target (regression, Boolean functions), so a model can be
     /// trained and evaluated at every prefix; false when only the last point is a question (graphs).
     var everyPointIsTarget: Bool { get }
+    /// Whether labels are `wᵀx` (plus noise) with the prompts' `ws`, so coordinates can be switched off with the
+    /// labels kept consistent (Garg et al.'s dimension curriculum).
+    var labelsAreLinearInWeights: Bool { get }
     /// Checks the configuration, naming every problem in one sentence.
     func validate() throws
     /// Draws `batch` prompts `xs [B, N, D]`, `ys [B, N]`; same generator state, same bits.
@@ -54,6 +57,7 @@ public protocol TaskFamily: Codable, Equatable, Sendable {
 
 extension TaskFamily {
     public var everyPointIsTarget: Bool { true }
+    public var labelsAreLinearInWeights: Bool { false }
 }
 
 /// Per-element error of predictions `[…]` against targets of a kind: squared error for real targets, 0–1

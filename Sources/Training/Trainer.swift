@@ -68,6 +68,9 @@ public struct TrainingConfig: Equatable, Sendable {
     public var finalLearningRateFraction: Double = 0.1
     /// Ramp the loop count of a looped model up to its depth during training (nil: the full depth throughout).
     public var loopCurriculum: Ramp? = nil
+    /// Garg et al.'s dimension curriculum: only the first `value(step)` input coordinates are active (the rest
+    /// zeroed, labels adjusted); for families whose prompts carry their weights (linear, gmm).
+    public var dimensionCurriculum: Ramp? = nil
     /// Split each batch into this many parts whose gradients are computed concurrently and summed in a fixed
     /// order (1: one pass). The result does not depend on the number of threads, but does (in the last bits)
     /// on this number; 2 uses both cores for models whose kernels are too small to split well (transformers).
@@ -115,6 +118,7 @@ public struct TrainingConfig: Equatable, Sendable {
         }
         try curriculum?.validate("curriculum", minimum: 2)
         try loopCurriculum?.validate("loopCurriculum", minimum: 1)
+        try dimensionCurriculum?.validate("dimensionCurriculum", minimum: 1)
         guard microBatches >= 1, microBatches <= batchSize else {
             throw TaskError("training: microBatches must be in 1…batchSize = \(batchSize), got \(microBatches)")
         }
@@ -124,7 +128,7 @@ public struct TrainingConfig: Equatable, Sendable {
 extension TrainingConfig: Codable {
     enum CodingKeys: String, CodingKey {
         case steps, batchSize, learningRate, maxGradientNorm, seed, logEvery, objective, curriculum
-        case weightDecay, warmupSteps, schedule, finalLearningRateFraction, loopCurriculum, microBatches
+        case weightDecay, warmupSteps, schedule, finalLearningRateFraction, loopCurriculum, microBatches, dimensionCurriculum
     }
 
     public init(from decoder: Decoder) throws {
@@ -144,6 +148,7 @@ extension TrainingConfig: Codable {
         finalLearningRateFraction = try c.decodeIfPresent(Double.self, forKey: .finalLearningRateFraction) ?? d.finalLearningRateFraction
         loopCurriculum = try c.decodeIfPresent(Ramp.self, forKey: .loopCurriculum)
         microBatches = try c.decodeIfPresent(Int.self, forKey: .microBatches) ?? d.microBatches
+        dimensionCurriculum = try c.decodeIfPresent(Ramp.self, forKey: .dimensionCurriculum)
     }
 }
 
@@ -269,6 +274,12 @@ public enum Trainer {
             if let c = config.curriculum {
                 let k = c.value(atStep: step, total: prompts.pointCount)
                 if k < prompts.pointCount { prompts = prompts.prefix(points: k) }
+            }
+            if let c = config.dimensionCurriculum {
+                guard task.labelsAreLinearInWeights, prompts.ws != nil else {
+                    throw TaskError("\(label): a dimension curriculum needs prompts that carry their weights (linear, gmm); the \(F.familyName) family's do not")
+                }
+                prompts = prompts.activeDimensions(c.value(atStep: step, total: prompts.dimension))
             }
             let loss: Double, grad: M.TangentVector
             if config.microBatches == 1 {

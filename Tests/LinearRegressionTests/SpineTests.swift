@@ -118,4 +118,28 @@ final class SpineTests: XCTestCase {
         XCTAssertEqual(c.learningRate(atStep: 110), 1e-4, accuracy: 1e-15)
         XCTAssertEqual(TrainingConfig(learningRate: 3e-3).learningRate(atStep: 500), 3e-3, "constant by default")
     }
+
+    func testDimensionCurriculumKeepsLabelsConsistent() throws {
+        // With k active coordinates, y = w_{:k}ᵀ x_{:k} exactly (noiseless task) and the rest of x is 0.
+        var rng = Xoshiro256(seed: 4)
+        let p = LinearRegressionTask(dimension: 4, points: 6).sample(batch: 5, using: &rng).activeDimensions(2)
+        for b in 0..<5 {
+            for i in 0..<6 {
+                let x = (0..<4).map { p.xs[b, i, $0] }
+                XCTAssertEqual(x[2], 0)
+                XCTAssertEqual(x[3], 0)
+                XCTAssertEqual(p.ys[b, i], x[0] * p.ws![b, 0] + x[1] * p.ws![b, 1], accuracy: 1e-12)
+            }
+        }
+        // Families without weights refuse it with a clear error.
+        var model = ModelSpec(kind: .lsa).makeModel(dimension: 3, seed: 1)
+        let boolean = BooleanTask(variables: 3, points: 6, functionClass: .parity)
+        var cfg = TrainingConfig(steps: 2, batchSize: 8, logEvery: 0)
+        cfg.dimensionCurriculum = Ramp(start: 1, increment: 1, every: 1)
+        XCTAssertNoThrow(try Trainer.train(&model, task: LinearRegressionTask(dimension: 3, points: 6), config: cfg))
+        XCTAssertThrowsError(try Trainer.train(&model, task: BooleanTask(variables: 3, points: 6, functionClass: .parity), config: cfg)) {
+            XCTAssertTrue("\($0)".contains("carry their weights"), "\($0)")
+        }
+        _ = boolean
+    }
 }
