@@ -78,6 +78,27 @@ final class TransformerTests: XCTestCase {
         XCTAssertEqual(allowed, [[0], [0, 1], [0, 1, 2], [3], [0, 4], [0, 1, 2, 5]])
     }
 
+    /// Every parameter's gradient of the training loss against central differences (relative error < 1e-6). A
+    /// parameter whose finite-difference gradient is 0 to rounding (the key biases: softmax ignores a constant
+    /// added to a row of scores) must have an analytic gradient that is 0 to rounding too.
+    func assertTrainingGradientsMatchFiniteDifferences<M: ICLModel>(_ m: M, _ p: PromptBatch, objectives: [TrainingObjective],
+                                                                    file: StaticString = #filePath, line: UInt = #line) {
+        for objective in objectives {
+            let (_, g) = valueWithGradient(at: m) { $0.trainingLoss(p, kind: .real, objective: objective) }
+            for path in m.parameterPaths where m[keyPath: path.value].scalarCount > 0 {
+                let numeric = numericalGradient(at: m[keyPath: path.value]) { w in
+                    var n = m; n[keyPath: path.value] = w; return n.trainingLoss(p, kind: .real, objective: objective).scalar
+                }
+                let analytic = m.gradient(g, at: path)
+                if numeric.norm < 1e-7 {
+                    XCTAssertLessThan(analytic.norm, 1e-7, "\(objective) \(path.name)", file: file, line: line)
+                } else {
+                    XCTAssertLessThan(relativeError(analytic, numeric), 1e-6, "\(objective) \(path.name)", file: file, line: line)
+                }
+            }
+        }
+    }
+
     func tinyGPT(seed: UInt64 = 3) -> GPT {
         var rng = Xoshiro256(seed: seed)
         return GPT(dimension: 2, width: 8, layers: 2, heads: 2, std: 0.3, using: &rng)
@@ -139,22 +160,7 @@ final class TransformerTests: XCTestCase {
         let m = tinyGPT()
         var rng = Xoshiro256(seed: 5)
         let p = LinearRegressionTask(dimension: 2, points: 5).sample(batch: 3, using: &rng)
-        for objective in [TrainingObjective.query, .everyPrefix] {
-            let (_, g) = valueWithGradient(at: m) { $0.trainingLoss(p, kind: .real, objective: objective) }
-            for path in m.parameterPaths {
-                let numeric = numericalGradient(at: m[keyPath: path.value]) { w in
-                    var n = m; n[keyPath: path.value] = w; return n.trainingLoss(p, kind: .real, objective: objective).scalar
-                }
-                let analytic = m.gradient(g, at: path)
-                if numeric.norm < 1e-7 {
-                    // The key bias adds q·b_k to a whole row of scores, which softmax ignores: its gradient is 0,
-                    // and finite differences only see rounding noise.
-                    XCTAssertLessThan(analytic.norm, 1e-7, "\(objective) \(path.name)")
-                } else {
-                    XCTAssertLessThan(relativeError(analytic, numeric), 1e-6, "\(objective) \(path.name)")
-                }
-            }
-        }
+        assertTrainingGradientsMatchFiniteDifferences(m, p, objectives: [.query, .everyPrefix])
     }
 
     func testOnePassPrefixPredictionsEqualOnePassPerPrefix() {
@@ -192,15 +198,7 @@ final class TransformerTests: XCTestCase {
         for (pre, post) in [(0, 0), (1, 1)] {
             let m = LoopedTransformer(dimension: 2, width: 8, heads: 2, depth: 3, preBlocks: pre, postBlocks: post, std: 0.3, using: &rng)
             assertWalkCoversEveryParameter(m)
-            let (_, g) = valueWithGradient(at: m) { $0.trainingLoss(p, kind: .real, objective: .everyPrefix) }
-            for path in m.parameterPaths {
-                let numeric = numericalGradient(at: m[keyPath: path.value]) { w in
-                    var n = m; n[keyPath: path.value] = w; return n.trainingLoss(p, kind: .real, objective: .everyPrefix).scalar
-                }
-                let analytic = m.gradient(g, at: path)
-                if numeric.norm < 1e-7 { XCTAssertLessThan(analytic.norm, 1e-7, path.name) }
-                else { XCTAssertLessThan(relativeError(analytic, numeric), 1e-6, "\(pre)/\(post) \(path.name)") }
-            }
+            assertTrainingGradientsMatchFiniteDifferences(m, p, objectives: [.everyPrefix])
             // The training read-out is the last iteration's; one pass over every prefix = one pass per prefix.
             let fast = m.prefixTrajectory(p), slow = m.defaultPrefixTrajectory(p)
             for (a, b) in zip(fast.predictions, slow.predictions) { assertClose(a, b, tolerance: 1e-12) }
@@ -257,17 +255,7 @@ final class TransformerTests: XCTestCase {
         let m = GPT(dimension: 2, width: 8, layers: 2, heads: 2, std: 0.3, layout: .interleaved, points: 5, using: &rng)
         assertWalkCoversEveryParameter(m)
         XCTAssertEqual(m.positional.shape, [10, 8])
-        for objective in [TrainingObjective.query, .everyPrefix] {
-            let (_, g) = valueWithGradient(at: m) { $0.trainingLoss(p, kind: .real, objective: objective) }
-            for path in m.parameterPaths {
-                let numeric = numericalGradient(at: m[keyPath: path.value]) { w in
-                    var n = m; n[keyPath: path.value] = w; return n.trainingLoss(p, kind: .real, objective: objective).scalar
-                }
-                let analytic = m.gradient(g, at: path)
-                if numeric.norm < 1e-7 { XCTAssertLessThan(analytic.norm, 1e-7, path.name) }
-                else { XCTAssertLessThan(relativeError(analytic, numeric), 1e-6, "\(objective) \(path.name)") }
-            }
-        }
+        assertTrainingGradientsMatchFiniteDifferences(m, p, objectives: [.query, .everyPrefix])
         // The causal sequence x₁ y₁ … read at every x token = each prefix as a context plus one query at the next
         // position, seeing the context and itself.
         let fast = m.prefixTrajectory(p), slow = m.defaultPrefixTrajectory(p)
