@@ -42,3 +42,33 @@ func lsaTrainingBenchmark(steps: Int, breakdown: Bool) -> (stepsPerSecond: Doubl
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     return (Double(steps) / seconds, history.losses.first ?? .nan, history.losses.last ?? .nan)
 }
+
+/// One configuration of LSA training for the depth-scaling table: a stack of `layers` full LSA layers (or one
+/// layer looped `looped` times), D, N context points + a query, B prompts, Adam, fresh prompts every step.
+struct TrainingPoint {
+    var layers = 1, dimension = 10, points = 10, looped: Int? = nil, batch = 2048, steps = 50
+    var given = false
+
+    /// `{"bench": "lsa_train", …, "median_step_ms": …, "steps_per_s": …}` from the per-step times of one run
+    /// (the first steps, which warm caches and the allocator, are left out of the median).
+    func run() -> String {
+        let task = LinearRegressionTask(dimension: dimension, points: points + 1)
+        var rng = Xoshiro256(seed: 0)
+        let config = TrainingConfig(steps: steps, batchSize: batch, learningRate: 1e-3, seed: 0, logEvery: 0)
+        let history: TrainingHistory
+        if let t = looped {
+            var model = Looped(body: LSALayer(dimension: dimension, heads: 1, initStd: 0.02, using: &rng), depth: t)
+            history = try! Trainer.train(&model, task: task, config: config)
+        } else {
+            var model = Stack(layers: (0..<layers).map { _ in LSALayer(dimension: dimension, heads: 1, initStd: 0.02, using: &rng) })
+            history = try! Trainer.train(&model, task: task, config: config)
+        }
+        let times = zip(history.seconds.dropFirst(), history.seconds).map { $0 - $1 }.dropFirst(min(3, max(steps - 4, 0)))
+        let sorted = times.sorted()
+        let median = sorted.isEmpty ? history.seconds.last ?? .nan : sorted[sorted.count / 2]
+        let loopedText = looped.map(String.init) ?? "null"
+        return "{\"bench\": \"lsa_train\", \"layers\": \(looped == nil ? layers : 1), \"looped\": \(loopedText), \"d\": \(dimension), "
+            + "\"N\": \(points), \"B\": \(batch), \"steps\": \(steps), \"threads\": \(Parallel.workerCount), "
+            + String(format: "\"median_step_ms\": %.3f, \"steps_per_s\": %.2f}", median * 1e3, 1 / median)
+    }
+}

@@ -46,18 +46,39 @@ var trainOnly = false     // --train: only the LSA training throughput
 var classicalOnly = false // --classical: only the classical learners
 var coreOnly = false      // --core: only the core-op table
 var peersDirectory = "../shared/peers"
+var point = TrainingPoint()      // --train with any of --layers/--dimension/--points/--looped/--batch/--steps
 var args = CommandLine.arguments.dropFirst()
+func intArgument(_ name: String) -> Int {
+    guard let s = args.popFirst(), let v = Int(s), v >= 1 else {
+        FileHandle.standardError.write("icl-bench: \(name) needs a positive integer\n".data(using: .utf8)!); exit(2)
+    }
+    return v
+}
 while let a = args.popFirst() {
-    if a == "--peer", let p = args.popFirst() { peerScript = p }
+    if a == "--layers" { point.layers = intArgument(a); point.given = true }
+    else if a == "--dimension" { point.dimension = intArgument(a); point.given = true }
+    else if a == "--points" { point.points = intArgument(a); point.given = true }
+    else if a == "--looped" { point.looped = intArgument(a); point.given = true }
+    else if a == "--batch" { point.batch = intArgument(a); point.given = true }
+    else if a == "--steps" { point.steps = intArgument(a); point.given = true }
+    else if a == "--peer", let p = args.popFirst() { peerScript = p }
     else if a == "--profile" { profileOnly = true }
     else if a == "--train" { trainOnly = true }
     else if a == "--peers", let p = args.popFirst() { peersDirectory = p }
     else if a == "--classical" { classicalOnly = true }
     else if a == "--core" { coreOnly = true }
-    else { print("usage: icl-bench [--core | --train | --classical | --profile] [--peer bench_numpy.py] [--peers DIR]"); exit(a == "--help" ? 0 : 2) }
+    else {
+        print("usage: icl-bench [--core | --train [--layers L] [--dimension D] [--points N] [--looped T] [--batch B] [--steps S] | --classical | --profile] [--peer bench_numpy.py] [--peers DIR]")
+        exit(a == "--help" ? 0 : 2)
+    }
 }
 let runAll = !trainOnly && !classicalOnly && !coreOnly && !profileOnly
 
+if trainOnly && point.given {
+    // One point of the depth-scaling table, as one JSON line (the peer is shared/peers/a_lsa_depth.py).
+    print(point.run())
+    exit(0)
+}
 print("# icl-bench")
 print("BLAS: \(BLASInfo.summary)")
 print("config: \(BLASInfo.configuration); workbench threads: \(Parallel.workerCount)")
