@@ -35,8 +35,10 @@ let package = Package(
         .target(name: "Models", dependencies: ["NumericCore", "Tasks"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: ["NumericCore", "Tasks", "Models"], exclude: ["README.md"]),
         .target(name: "Analysis", dependencies: ["NumericCore", "Tasks", "ClassicalLearners"], exclude: ["README.md"]),
+        // Figures as SVG text: pure functions of data (no dependencies).
+        .target(name: "Plots", exclude: ["README.md"]),
         .target(name: "Experiments",
-                dependencies: ["NumericCore", "Tasks", "ClassicalLearners", "Models", "Training", "Analysis"],
+                dependencies: ["NumericCore", "Tasks", "ClassicalLearners", "Models", "Training", "Analysis", "Plots"],
                 exclude: ["README.md"]),
         .executableTarget(
             name: "icl",
@@ -48,10 +50,11 @@ let package = Package(
         .executableTarget(name: "notebook-02-boolean-baselines", dependencies: ["NumericCore", "Tasks", "ClassicalLearners", "Analysis"],
                           path: "Notebooks/02-BooleanBaselines"),
         .testTarget(name: "NumericCoreTests", dependencies: ["NumericCore", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
         .testTarget(name: "TaskFamilyTests", dependencies: ["NumericCore", "TestSupport", "Tasks", "ClassicalLearners", "Analysis"]),
         .testTarget(name: "LinearRegressionTests",
                     dependencies: ["NumericCore", "TestSupport", "Tasks", "ClassicalLearners", "Models", "Training",
-                                   "Analysis", "Experiments"],
+                                   "Analysis", "Experiments", "Plots"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]

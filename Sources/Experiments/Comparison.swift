@@ -3,6 +3,7 @@ import ClassicalLearners
 import Foundation
 import Models
 import NumericCore
+import Plots
 import Tasks
 import Training
 
@@ -21,6 +22,63 @@ public struct ComparisonReport {
     public var history: TrainingHistory?
     /// Numbers that are not results (overflow, NaN) and prompts at an unsafe scale, one line each.
     public var warnings: [String] = []
+    /// Error (or accuracy) at every number of in-context examples, per learner (the model first).
+    public var curves: [(name: String, values: [Double])] = []
+
+    /// The report's figures as SVG text: error vs number of examples, the layer × reference distance heatmap,
+    /// and the training loss at every step (when the model was trained here).
+    public var figures: [(file: String, svg: String)] {
+        var out: [(String, String)] = []
+        let real = config.evaluationTask.targetKind == .real
+        if !curves.isEmpty {
+            let series = curves.map { c in
+                LinePlot.Series(name: c.name, points: c.values.enumerated().dropFirst().map { (Double($0.offset), $0.element) })
+            }
+            let plot = LinePlot.fitted(title: "\(config.name): \(real ? "error" : "accuracy") vs in-context examples",
+                                       xLabel: "in-context examples k", yLabel: real ? "MSE at point k" : "accuracy at point k",
+                                       series: series, yScale: real ? .log10 : .linear)
+            out.append(("error_vs_examples.svg", plot.svg))
+        }
+        if let first = layerRows.first {
+            let values = layerRows.map { row in row.matches.map(\.match.score) }
+            let map = Heatmap(title: "\(config.name): each \(layerRows.count > 1 ? "layer" : "layer") vs each reference (best step)",
+                              rowLabels: layerRows.map(\.step), columnLabels: first.matches.map(\.key), values: values,
+                              valueLabel: real ? "SPD" : "disagree", logScale: real)
+            out.append(("layers_vs_references.svg", map.svg))
+        }
+        if let h = history, h.losses.count > 1 {
+            let plot = LinePlot.fitted(title: "\(config.name): training loss", xLabel: "step", yLabel: "loss",
+                                       series: [LinePlot.Series(name: "training loss",
+                                                                points: zip(h.steps, h.losses).map { (Double($0), $1) })])
+            out.append(("training_loss.svg", plot.svg))
+        }
+        return out
+    }
+
+    /// A self-contained HTML page: the figures inline and the tables.
+    public var html: String {
+        func esc(_ s: String) -> String { s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;") }
+        func table(_ t: ReportTable) -> String {
+            let head: String = "<tr>" + t.columns.map { "<th>\(esc($0))</th>" }.joined() + "</tr>\n"
+            let rows: [String] = t.rows.map { r in "<tr>" + r.map { "<td>\(esc($0.plain))</td>" }.joined() + "</tr>" }
+            let notes: String = t.notes.isEmpty ? "" : "<ul>" + t.notes.map { "<li>\(esc($0))</li>" }.joined() + "</ul>\n"
+            return "<h3>\(esc(t.title))</h3>\n<table>\n" + head + rows.joined(separator: "\n") + "\n</table>\n" + notes
+        }
+        let all: [ReportTable] = [baselines, layers] + (probes.map { [$0] } ?? []) + (contextCurve.map { [$0] } ?? [])
+        let tables = all.map(table).joined(separator: "\n")
+        return """
+        <!doctype html>
+        <html><head><meta charset="utf-8"><title>\(esc(config.name))</title>
+        <style>body{font-family:Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>
+        </head><body>
+        <h2>\(esc(config.name))</h2>
+        <p>\(esc(config.summary))</p>
+        \(figures.map(\.svg).joined(separator: "\n"))
+        \(tables)
+        </body></html>
+
+        """
+    }
 
     public func render(_ format: ReportTable.Format) -> String {
         let tables = [baselines, layers] + (probes.map { [$0] } ?? []) + (contextCurve.map { [$0] } ?? [])
@@ -88,6 +146,8 @@ public enum Comparison {
         if let run {
             try run.write(Data(report.render(.markdown).utf8), "report.md")
             try run.write(Data(report.render(.json).utf8), "report.json")
+            for figure in report.figures { try run.write(Data(figure.svg.utf8), figure.file) }
+            try run.write(Data(report.html.utf8), "report.html")
             try run.writeManifest(config: config, status: "done")
         }
         return report
@@ -160,10 +220,11 @@ public enum Comparison {
         layers.notes = notes
         let curve = family.everyPointIsTarget
             ? contextLengthCurve(learner: model, references: refs.curveLearners, prompts: prompts, kind: kind) : nil
-        var report = ComparisonReport(config: config, baselines: baselines, layers: layers, contextCurve: curve, layerRows: rows)
+        var report = ComparisonReport(config: config, baselines: baselines, layers: layers, contextCurve: curve?.table, layerRows: rows)
+        report.curves = curve?.curves ?? []
         report.probes = try probeTable(model: model, cx: cx, cy: cy, query: query, references: refs.references, rows: rows)
         report.warnings = NumericalHealth.scaleWarnings(prompts, source: "evaluation prompts")
-            + ([baselines, layers] + (curve.map { [$0] } ?? [])).flatMap(NumericalHealth.tableWarnings)
+            + ([baselines, layers] + (curve.map { [$0.table] } ?? [])).flatMap(NumericalHealth.tableWarnings)
         return report
     }
 
@@ -196,7 +257,7 @@ public enum Comparison {
     /// Error (or accuracy) vs number of in-context examples — each point predicted from the ones before it —
     /// for the model's last layer and the references, with Fu et al.'s error similarity to the model.
     static func contextLengthCurve(learner: InContextLearner, references: [InContextLearner], prompts: PromptBatch,
-                                   kind: TargetKind) -> ReportTable {
+                                   kind: TargetKind) -> (table: ReportTable, curves: [(name: String, values: [Double])]) {
         let subset = prompts.prompts(0..<min(prompts.batchSize, 300))
         let n = subset.pointCount
         let positions = Array(Set([1, 2, n / 4, n / 2, 3 * n / 4, n - 1].filter { $0 >= 1 && $0 < n })).sorted()
@@ -206,15 +267,17 @@ public enum Comparison {
                                 columns: ["learner"] + simE + positions.map { "\(metric)@\($0)" })
         let model = learner.prefixTrajectory(subset).final
         let rows = [(learner.name, model)] + references.map { ($0.name, $0.prefixTrajectory(subset).final) }
+        var curves: [(name: String, values: [Double])] = []
         for (name, pred) in rows {
             let curve = kind == .real ? Metrics.errorByContextLength(pred, targets: subset.ys)
                                       : Metrics.accuracyByContextLength(pred, targets: subset.ys)
+            curves.append((name, curve))
             let sim: [Cell] = kind == .real ? [.number(Metrics.errorSimilarity(model, pred, targets: subset.ys))] : []
             table.rows.append([.text(name)] + sim + positions.map { .number(curve[$0]) })
         }
         table.notes = [kind == .real
             ? "MSE@k: the point after k examples, predicted from them; SimE: mean cosine of the error vectors over positions (Fu et al.)."
             : "acc@k: accuracy on the point after k examples, predicted from them (a 0 counts as wrong)."]
-        return table
+        return (table, curves)
     }
 }

@@ -48,7 +48,8 @@ final class CLITests: CLITestCase {
         let run = dir.appendingPathComponent("run").path
         let t = try icl(["train", "--preset", "ci-tiny", "--out", run, "--quiet"])
         XCTAssertEqual(t.status, 0, t.err)
-        for f in ["config.json", "model.npz", "history.json", "report.md", "report.json"] {
+        for f in ["config.json", "model.npz", "history.json", "history.csv", "report.md", "report.json", "report.html",
+                  "manifest.json", "checkpoint.npz", "error_vs_examples.svg", "layers_vs_references.svg", "training_loss.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run)/\(f)"), f)
         }
         let again = try icl(["compare", "--config", "\(run)/config.json", "--model", "\(run)/model.npz", "--format", "csv"])
