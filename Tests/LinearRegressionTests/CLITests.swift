@@ -218,4 +218,31 @@ final class CLITests: CLITestCase {
             XCTAssertTrue(r.err.contains(expected) && !r.err.contains("NSCocoaErrorDomain"), "\(args): \(r.err)")
         }
     }
+
+    func testNotebookQuickModeWritesItsReportAndFigures() throws {
+        let notebook = binary.deletingLastPathComponent().appendingPathComponent("notebook-01-von-oswald")
+        guard FileManager.default.isExecutableFile(atPath: notebook.path) else { throw XCTSkip("notebook not built") }
+        let out = dir.appendingPathComponent("nb01")
+        let p = Process()
+        p.executableURL = notebook
+        p.arguments = ["--quick", "--out", out.path]
+        p.standardOutput = Pipe()
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        for expected in ["**Claim.**", "**Setting", "| quantity | paper | ours | note |", "!["] {
+            XCTAssertTrue(report.contains(expected), expected)
+        }
+        // The construction section states the measured difference between the constructed layer and GD, ≤ 1e-12.
+        let match = report.range(of: #"at most \*\*([0-9.e+-]+)\*\*"#, options: .regularExpression)
+        let number = match.map { String(report[$0]).components(separatedBy: "**")[1] }.flatMap(Double.init)
+        XCTAssertNotNil(number, report)
+        XCTAssertLessThan(number ?? 1, 1e-12)
+        for figure in ["error_vs_examples.svg", "layers_vs_references.svg", "training_loss.svg"] {
+            let svg = try String(contentsOf: out.appendingPathComponent(figure), encoding: .utf8)
+            XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("</svg>"), figure)
+            XCTAssertTrue(report.contains("(\(figure))"), "the report shows \(figure)")
+        }
+    }
 }
