@@ -1,5 +1,5 @@
 // Notebook 02 — Bhattamishra et al. (2024): which learner is optimal for which Boolean class?
-// Run: swift run -c release notebook-02-boolean-baselines
+// Run: swift run -c release notebook-08-boolean-baselines
 // Prints the mean per-position accuracy of every reference learner on every class (n = 12, 40 points).
 import Analysis
 import ClassicalLearners
