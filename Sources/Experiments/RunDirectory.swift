@@ -143,6 +143,14 @@ public struct RunDirectory {
             if let holder, RunDirectory.isAlive(holder) {
                 throw TaskError("\(url.path): another run (pid \(holder)) is writing this directory")
             }
+            if holder == nil {
+                // Created but its pid not yet written: another run is taking the lock right now, unless the file is
+                // old (a writer that died between the two steps).
+                let modified = (try? FileManager.default.attributesOfItem(atPath: lockURL.path)[.modificationDate]) as? Date
+                if let modified, Date().timeIntervalSince(modified) < 10 {
+                    throw TaskError("\(url.path): another run is taking this directory")
+                }
+            }
             try? FileManager.default.removeItem(at: lockURL)   // a stale lock of a dead run
         }
         throw TaskError("\(url.path): could not take the lock")
