@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build -c release
 mode="${1:-}"
-for target in notebook-01-von-oswald notebook-02-mahankali notebook-03-zhang-frei-bartlett; do
+for target in notebook-01-von-oswald notebook-02-mahankali notebook-03-zhang-frei-bartlett notebook-04-gatmiry notebook-05-fu notebook-08-boolean-baselines; do
     if [ "$mode" = "--quick" ]; then
         out=$(mktemp -d)
         ".build/release/$target" --quick --out "$out"

@@ -219,6 +219,29 @@ final class CLITests: CLITestCase {
         }
     }
 
+    func testEveryNotebookRunsInQuickModeAndWritesItsReport() throws {
+        for name in ["notebook-01-von-oswald", "notebook-02-mahankali", "notebook-03-zhang-frei-bartlett", "notebook-04-gatmiry",
+                     "notebook-05-fu", "notebook-08-boolean-baselines"] {
+            let notebook = binary.deletingLastPathComponent().appendingPathComponent(name)
+            guard FileManager.default.isExecutableFile(atPath: notebook.path) else { throw XCTSkip("\(name) not built") }
+            let out = dir.appendingPathComponent(name)
+            let p = Process()
+            p.executableURL = notebook
+            p.arguments = ["--quick", "--out", out.path]
+            p.standardOutput = Pipe()
+            try p.run()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, name)
+            let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+            for expected in ["**Paper.**", "**Claim.**", "**Setting", "| quantity | paper | ours | note |", "!["] {
+                XCTAssertTrue(report.contains(expected), "\(name): \(expected)")
+            }
+            let figures = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".svg") }
+            XCTAssertFalse(figures.isEmpty, name)
+            for f in figures { XCTAssertTrue(report.contains("(\(f))"), "\(name) shows \(f)") }
+        }
+    }
+
     func testNotebookQuickModeWritesItsReportAndFigures() throws {
         let notebook = binary.deletingLastPathComponent().appendingPathComponent("notebook-01-von-oswald")
         guard FileManager.default.isExecutableFile(atPath: notebook.path) else { throw XCTSkip("notebook not built") }
