@@ -47,8 +47,15 @@ public struct LinePlot: Equatable, Sendable {
             // and smaller values sit on the bottom edge.
             ys = ys.map { $0 > 0 ? max($0, top * 1e-6) : $0 }
         }
-        return LinePlot(title: title, x: .fitting(xs, label: xLabel, scale: xScale), y: .fitting(ys, label: yLabel, scale: yScale),
-                        series: series)
+        var plot = LinePlot(title: title, x: .fitting(xs, label: xLabel, scale: xScale), y: .fitting(ys, label: yLabel, scale: yScale),
+                            series: series)
+        // Room for the longest legend entry (about 6.6 px a character at 12 px).
+        let legend = 50 + 6.6 * Double(series.map(\.name.count).max() ?? 0)
+        if legend > plot.margins.right {
+            plot.width += legend - plot.margins.right
+            plot.margins.right = legend
+        }
+        return plot
     }
 
     public static func == (a: LinePlot, b: LinePlot) -> Bool {
