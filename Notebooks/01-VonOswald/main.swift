@@ -20,11 +20,7 @@ var nb = Notebook(
               ("training", "Adam, lr 1e-3, batch 2,048 fresh prompts per step, 5,000 steps (quick mode: 300 steps × 256), seed 0"),
               ("evaluation", "1,000 fresh prompts (seed 12345); GD's η line-searched on separate prompts")],
     defaultDirectory: "Notebooks/01-VonOswald/report")
-if nb.quick {
-    config.training.steps = 300
-    config.training.batchSize = 256
-    config.evaluation.prompts = 300
-}
+config = nb.shortened(config, steps: 300)
 
 nb.prose("""
 ## 1. The construction

@@ -21,11 +21,7 @@ var nb = Notebook(
               ("model", "restricted looped LSA, A symmetric ((A + Aᵀ)/2), A₀ = 0; T = 10 loops in training, 20 at test"),
               ("training", "Adam, lr 5e-3, clip 10, batch 1,024, 1,500 steps (quick mode: 100 × 256), seed 0")],
     defaultDirectory: "Notebooks/04-Gatmiry/report")
-if nb.quick {
-    config.training.steps = 100
-    config.training.batchSize = 256
-    config.evaluation.prompts = 300
-}
+config = nb.shortened(config, steps: 100)
 let run = FileManager.default.temporaryDirectory.appendingPathComponent("nb04-\(ProcessInfo.processInfo.processIdentifier)")
 defer { try? FileManager.default.removeItem(at: run) }
 let report = try Comparison.run(config, runDirectory: run, mode: .overwrite, quiet: true)

@@ -20,11 +20,7 @@ var nb = Notebook(
               ("training", "Adam, lr 2e-3, clip 10, batch 1,024, 3,000 steps (quick mode: 100 × 256), seed 0"),
               ("note", "Fu et al. train softmax GPT-2 models; this is the linear-attention version (the GPT version is `fu-newton-probe`, to come)")],
     defaultDirectory: "Notebooks/05-Fu/report")
-if nb.quick {
-    config.training.steps = 100
-    config.training.batchSize = 256
-    config.evaluation.prompts = 300
-}
+config = nb.shortened(config, steps: 100)
 let report = try Comparison.run(config, quiet: true)
 nb.prose("## Each layer against each algorithm\n\nBest-matching step of GD (η line-searched for 4 steps), iterative Newton and the ridge λ path, by squared prediction difference; the verdict says \"none\" unless the distance is within 0.25 of the layer's own error.")
 nb.table(report.layers)

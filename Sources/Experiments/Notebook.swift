@@ -27,6 +27,16 @@ public struct Notebook {
         markdown += "| | |\n|---|---|\n" + setting.map { "| \($0.0) | \($0.1) |" }.joined(separator: "\n") + "\n\n"
     }
 
+    /// In quick mode, `config` cut down to seconds: `steps` training steps of 256 prompts, 300 evaluation prompts.
+    public func shortened(_ config: ExperimentConfig, steps: Int) -> ExperimentConfig {
+        guard quick else { return config }
+        var c = config
+        c.training.steps = steps
+        c.training.batchSize = 256
+        c.evaluation.prompts = 300
+        return c
+    }
+
     public mutating func prose(_ text: String) { markdown += text + "\n\n" }
 
     public mutating func table(_ t: ReportTable) { markdown += t.render(.markdown) + "\n" }
