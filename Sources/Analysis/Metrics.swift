@@ -126,17 +126,4 @@ extension Metrics {
         for (x, y) in zip(a.scalars, b.scalars) where sign(x) != sign(y) { differ += 1 }
         return Double(differ) / Double(max(a.scalarCount, 1))
     }
-
-    /// Accuracy at every prefix length, `[N]`, of prefix predictions `[B, N]` against ±1 labels.
-    public static func accuracyByContextLength(_ predictions: Tensor, targets: Tensor) -> [Double] {
-        let (b, n) = (targets.shape[0], targets.shape[1])
-        return (0..<n).map { k in
-            var right = 0
-            for p in 0..<b {
-                let y = predictions.scalars[p * n + k]
-                if y != 0 && (y > 0) == (targets.scalars[p * n + k] > 0) { right += 1 }
-            }
-            return Double(right) / Double(max(b, 1))
-        }
-    }
 }

@@ -270,7 +270,7 @@ public enum Comparison {
         var curves: [(name: String, values: [Double])] = []
         for (name, pred) in rows {
             let curve = kind == .real ? Metrics.errorByContextLength(pred, targets: subset.ys)
-                                      : Metrics.accuracyByContextLength(pred, targets: subset.ys)
+                                      : BooleanMetrics.accuracyByPosition(pred, labels: subset.ys)
             curves.append((name, curve))
             let sim: [Cell] = kind == .real ? [.number(Metrics.errorSimilarity(model, pred, targets: subset.ys))] : []
             table.rows.append([.text(name)] + sim + positions.map { .number(curve[$0]) })
