@@ -40,7 +40,7 @@ public struct ModelSpec: Equatable, Sendable {
     public var injection: InputInjection? = nil
     /// Transformers: the residual width W (nil: 64).
     public var width: Int? = nil
-    /// Looped transformers: backpropagate through the last `window` iterations only (nil: all).
+    /// Looped models (LSA or transformer): backpropagate through the last `window` iterations only (nil: all).
     public var window: Int? = nil
     /// Transformer only: `paired` (nil: the default) or `interleaved` (Garg et al.'s x, y tokens).
     public var layoutName: TokenLayout? = nil
@@ -96,8 +96,8 @@ public struct ModelSpec: Equatable, Sendable {
             throw TaskError("model: 'tokenClamp' does not apply to kind \(kind)")
         }
         if !isTransformer && width != nil { throw TaskError("model: 'width' applies to the transformer kinds only") }
-        if kind != .loopedTransformer && kind != .algoFormer && window != nil {
-            throw TaskError("model: 'window' applies to kinds loopedTransformer and algoFormer only")
+        if kind != .looped && kind != .loopedTransformer && kind != .algoFormer && window != nil {
+            throw TaskError("model: 'window' applies to kinds looped, loopedTransformer and algoFormer only")
         }
         if kind != .algoFormer && (preLayers != nil || postLayers != nil) {
             throw TaskError("model: 'preLayers' and 'postLayers' apply to kind algoFormer only")
@@ -132,7 +132,7 @@ public struct ModelSpec: Equatable, Sendable {
             return Stack(layers: blocks, title: "LSA (\(layers) layer\(layers == 1 ? "" : "s"), \(heads) head\(heads == 1 ? "" : "s"))")
         case .looped:
             return Looped(body: LSALayer(dimension: d, heads: heads, initStd: initStd, tokenClamp: tokenClamp, using: &rng),
-                          depth: depth, injection: injection ?? .none, title: "looped LSA")
+                          depth: depth, injection: injection ?? .none, title: "looped LSA", window: window)
         case .restricted:
             return RestrictedLoopedLSA(a: Tensor.randomNormal([d, d], standardDeviation: initStd, using: &rng),
                                        depth: depth, symmetric: symmetricPreconditioner ?? false)

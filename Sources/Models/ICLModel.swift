@@ -20,6 +20,11 @@ public protocol ICLModel: ParameterWalkable, InContextLearner {
     /// The prediction at every query row after every layer, from one forward pass.
     @differentiable(reverse, wrt: self)
     func readouts(_ tokens: Tensor, contextSize n: Int) -> [Tensor]
+    /// The prediction at every query row after the last layer only: what the training loss reads. The
+    /// default takes `readouts(…).last`; stacks and loops skip the earlier read-outs (whose zero gradients
+    /// would otherwise cost a full pass over the tokens per layer in the backward).
+    @differentiable(reverse, wrt: self)
+    func lastReadout(_ tokens: Tensor, contextSize n: Int) -> Tensor
     /// Every token after every layer (the residual stream, for probes and constructions).
     func hiddenStates(_ tokens: Tensor, contextSize n: Int) -> [Tensor]
     /// The training loss on prompts after the last layer, for the family's target kind: at the last point, or
@@ -31,6 +36,12 @@ public protocol ICLModel: ParameterWalkable, InContextLearner {
 
 extension ICLModel {
     public var stepNoun: String { isDepthAdjustable ? "loop" : "layer" }
+
+    @differentiable(reverse, wrt: self)
+    public func lastReadout(_ tokens: Tensor, contextSize n: Int) -> Tensor {
+        let r = readouts(tokens, contextSize: n)
+        return r[withoutDerivative(at: r.count - 1)]
+    }
 
     /// Row layouts: the loss at the last point, or the mean over prefixes k = 2…N of the last-point loss of
     /// the first k points (one forward pass each).
@@ -51,8 +62,7 @@ extension ICLModel {
         let n = withoutDerivative(at: prompts.pointCount - 1)
         let z = withoutDerivative(at: TokenLayout.rows(prompts))
         let target = withoutDerivative(at: prompts.ys.slice(alongAxis: 1, n..<(n + 1)))
-        let r = readouts(z, contextSize: n)
-        return kind.loss(predicted: r[withoutDerivative(at: r.count - 1)], targets: target)
+        return kind.loss(predicted: lastReadout(z, contextSize: n), targets: target)
     }
 
     /// The tokens of a context and queries in the model's layout.
@@ -100,6 +110,25 @@ public func rowReadout(_ queries: Tensor) -> Tensor {
 public protocol ICLLayer: ParameterWalkable {
     @differentiable(reverse)
     func callAsFunction(_ tokens: Tensor, contextSize n: Int, fromRow: Int) -> Tensor
+    /// The same layer on `count` prompts' tokens in the lane layout `[⌈B/8⌉, T, E, 8]` (`Tensor.lanePacked`),
+    /// which stacks and loops keep between layers. The default unpacks and repacks around the plain call; the
+    /// LSA layer's kernel reads the lane layout directly.
+    @differentiable(reverse)
+    func callAsFunction(lanes tokens: Tensor, count: Int, contextSize n: Int, fromRow: Int) -> Tensor
+}
+
+extension ICLLayer {
+    @differentiable(reverse)
+    public func callAsFunction(lanes tokens: Tensor, count: Int, contextSize n: Int, fromRow: Int) -> Tensor {
+        self(tokens.laneUnpacked(count: count), contextSize: n, fromRow: fromRow).lanePacked()
+    }
+}
+
+/// The row read-out of query rows held in the lane layout `[G, Q, E, 8]`, for `count` prompts: `[count, Q]`.
+@differentiable(reverse)
+public func rowReadout(lanes queries: Tensor, count: Int) -> Tensor {
+    let (q, e) = withoutDerivative(at: (queries.shape[1], queries.shape[2]))
+    return -queries.slice(alongAxis: 2, (e - 1)..<e).laneUnpacked(count: count).reshaped(to: [count, q])
 }
 
 /// How a looped model feeds its input back in at every iteration (Yang et al.).

@@ -44,4 +44,12 @@ public struct LSALayer: ICLLayer {
         if let bound = tokenClamp { return updated.clamped(to: bound) }
         return updated
     }
+
+    /// The lane-packed kernel reads and writes the lane layout directly.
+    @differentiable(reverse)
+    public func callAsFunction(lanes tokens: Tensor, count: Int, contextSize n: Int, fromRow: Int) -> Tensor {
+        let updated = Tensor.linearSelfAttention(lanes: tokens, wKQ: wKQ, wPV: wPV, contextSize: n, fromRow: fromRow)
+        if let bound = tokenClamp { return updated.clamped(to: bound) }
+        return updated
+    }
 }

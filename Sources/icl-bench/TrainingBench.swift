@@ -32,6 +32,15 @@ func lsaTrainingBenchmark(steps: Int, breakdown: Bool) -> (stepsPerSecond: Doubl
         let (_, pbl) = valueWithPullback(at: model) { $0.queryLoss(p) }
         let lossBack = bestSeconds(repeats: 10) { _ = pbl(Tensor(1)) }
         print(String(format: "  pieces (ms): slicing %.3f, tokens %.3f, fused layer (query rows) %.3f, its pullback %.3f, whole-loss pullback %.3f", ctxTime * 1e3, tok * 1e3, fused * 1e3, fusedBack * 1e3, lossBack * 1e3))
+        // The two evaluation orders of the query-row layer (the automatic choice's cost model weighs these).
+        for order in [LSAEvaluationOrder.covariance, .attention] {
+            LSAEvaluationOrder.current = order
+            let f = bestSeconds(repeats: 10) { _ = Tensor.linearSelfAttention(tokens: z, wKQ: model.wKQ, wPV: model.wPV, contextSize: n, fromRow: n) }
+            let (_, pbo) = valueWithPullback(at: z, model.wKQ, model.wPV) { z, a, v in Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: n) }
+            let b = bestSeconds(repeats: 10) { _ = pbo(g) }
+            print(String(format: "  query-row layer, %@ form (ms): forward %.3f, pullback %.3f", "\(order)", f * 1e3, b * 1e3))
+        }
+        LSAEvaluationOrder.current = .automatic
         let fwd = bestSeconds(repeats: 10) { _ = model.queryLoss(p) }
         let fb = bestSeconds(repeats: 10) { _ = valueWithGradient(at: model) { $0.queryLoss(p) } }
         print(String(format: "  breakdown (ms): sample %.3f, forward %.3f, forward+backward %.3f", sample * 1e3, fwd * 1e3, fb * 1e3))

@@ -9,8 +9,8 @@ import Training
 import XCTest
 
 /// The family-generic spine keeps every linear-regression number: training trajectories recorded from the
-/// stacked-tensor LSA before the spine existed are reproduced bit for bit by the generic trainer, the
-/// `Stack`/`Looped` wrappers and the restricted model.
+/// stacked-tensor LSA before the spine existed are reproduced by the generic trainer, the `Stack`/`Looped`
+/// wrappers and the restricted model — bit for bit, or to rounding where a kernel now sums in another order.
 final class SpineTests: XCTestCase {
     /// `Fixtures/training_pins.json`: per run, the loss at every step and the final weights as IEEE-754 bit
     /// patterns, recorded on this machine kind from the code before the spine (commit c18093f).
@@ -19,33 +19,46 @@ final class SpineTests: XCTestCase {
         return try! JSONDecoder().decode([String: [String: [UInt64]]].self, from: Data(contentsOf: url))
     }()
 
-    func assertBits(_ values: [Double], _ key: String, _ field: String, file: StaticString = #filePath, line: UInt = #line) {
+    /// Values against the pins: bit for bit by default; with `relativeTolerance`, within it of each pin.
+    func assertBits(_ values: [Double], _ key: String, _ field: String, relativeTolerance: Double = 0,
+                    file: StaticString = #filePath, line: UInt = #line) {
         let expected = SpineTests.pins[key]![field]!
         XCTAssertEqual(values.count, expected.count, "\(key).\(field): count", file: file, line: line)
-        for (i, (v, e)) in zip(values, expected).enumerated() where v.bitPattern != e {
-            XCTFail("\(key).\(field)[\(i)] = \(v), pinned \(Double(bitPattern: e))", file: file, line: line)
-            return
+        for (i, (v, e)) in zip(values, expected).enumerated() {
+            let pinned = Double(bitPattern: e)
+            let ok = relativeTolerance == 0 ? v.bitPattern == e : abs(v - pinned) <= relativeTolerance * max(abs(pinned), 1e-300)
+            if !ok {
+                XCTFail("\(key).\(field)[\(i)] = \(v), pinned \(pinned)", file: file, line: line)
+                return
+            }
         }
     }
+
+    /// LSA layers run the lane-packed kernel, which sums each product in a different order from the code that
+    /// recorded the pins: the trajectories agree to rounding, not bit for bit (the new bits are themselves
+    /// reproducible: the kernel's order is fixed). 20–30 clipped Adam steps stay within 1e-12 relative of the
+    /// pins (the largest seen: losses 1e-15, weights 8e-14); a wrong gradient would be off at 1e-3 or more.
+    static let reassociationTolerance = 1e-12
 
     func weights(_ model: any ICLModel, _ name: String) -> [Double] {
         model.namedParameters.filter { $0.name.hasSuffix(name) }.flatMap(\.value.scalars)
     }
 
-    func testCiTinyTrajectoryAndWeightsArePinnedBitForBit() throws {
+    func testCiTinyTrajectoryAndWeightsArePinned() throws {
         var c = try Presets.named("ci-tiny")
         c.training.logEvery = 1
         var model = c.model.makeModel(dimension: 3, seed: c.modelSeed)
         XCTAssertTrue(model is Stack<LSALayer>)
         let h = try Trainer.train(&model, task: c.task.family, config: c.training, label: "pin")
-        assertBits(h.losses, "ci-tiny", "losses")
-        assertBits(weights(model, "wKQ"), "ci-tiny", "wKQ")
-        assertBits(weights(model, "wPV"), "ci-tiny", "wPV")
+        let tol = Self.reassociationTolerance
+        assertBits(h.losses, "ci-tiny", "losses", relativeTolerance: tol)
+        assertBits(weights(model, "wKQ"), "ci-tiny", "wKQ", relativeTolerance: tol)
+        assertBits(weights(model, "wPV"), "ci-tiny", "wPV", relativeTolerance: tol)
     }
 
     func testStackedLoopedAndRestrictedModelsKeepTheirTrajectories() throws {
         // Noisy d = 3 regression, 30 clipped Adam steps: a 2-layer 2-head stack, a 3-loop looped LSA and a
-        // symmetric restricted model, each against the stacked-tensor implementation's pinned bits.
+        // symmetric restricted model, each against the stacked-tensor implementation's pinned values.
         let task = TaskConfig.linearRegression(LinearRegressionTask(dimension: 3, points: 8, noise: 0.1))
         let cfg = TrainingConfig(steps: 30, batchSize: 128, learningRate: 1e-2, maxGradientNorm: 0.5, seed: 3, logEvery: 1)
         let runs: [(String, ModelSpec, UInt64)] = [
@@ -56,10 +69,11 @@ final class SpineTests: XCTestCase {
         for (key, spec, seed) in runs {
             var model = spec.makeModel(dimension: 3, seed: seed)
             let h = try Trainer.train(&model, task: task.family, config: cfg, label: key)
-            assertBits(h.losses, key, "losses")
-            if key == "restricted3" { assertBits(weights(model, "A"), key, "A") } else {
-                assertBits(weights(model, "wKQ"), key, "wKQ")
-                assertBits(weights(model, "wPV"), key, "wPV")
+            let tol = Self.reassociationTolerance
+            assertBits(h.losses, key, "losses", relativeTolerance: tol)
+            if key == "restricted3" { assertBits(weights(model, "A"), key, "A", relativeTolerance: tol) } else {
+                assertBits(weights(model, "wKQ"), key, "wKQ", relativeTolerance: tol)
+                assertBits(weights(model, "wPV"), key, "wPV", relativeTolerance: tol)
             }
         }
     }
@@ -74,6 +88,30 @@ final class SpineTests: XCTestCase {
         let stack = ModelSpec(kind: .lsa, layers: 3, heads: 1).makeModel(dimension: 2, seed: 1)
         XCTAssertEqual(stack.namedParameters.map(\.name),
                        ["layers.0.wKQ", "layers.0.wPV", "layers.1.wKQ", "layers.1.wPV", "layers.2.wKQ", "layers.2.wPV"])
+    }
+
+    func testLastReadoutIsTheLastOfEveryReadoutAndTruncationCutsTheLoop() throws {
+        // Stacks and loops read only the last layer out when training; it must be the last of every read-out.
+        var rng = Xoshiro256(seed: 12)
+        let p = LinearRegressionTask(dimension: 3, points: 7).sample(batch: 11, using: &rng)
+        let z = TokenLayout.rows(p), n = 6
+        for spec in [ModelSpec(kind: .lsa, layers: 3, heads: 2, initStd: 0.2), ModelSpec(kind: .looped, depth: 4, initStd: 0.2),
+                     ModelSpec(kind: .looped, depth: 4, initStd: 0.2, injection: .additive)] {
+            let model = spec.makeModel(dimension: 3, seed: 5)
+            XCTAssertEqual(model.lastReadout(z, contextSize: n).scalars, model.readouts(z, contextSize: n).last!.scalars, "\(spec.kind)")
+        }
+        // Truncated backpropagation (window k of T loops, no injection): the gradient is that of a k-loop model
+        // started from the tokens after T − k loops, held constant.
+        let body = LSALayer(dimension: 3, heads: 1, initStd: 0.3, using: &rng)
+        let truncated = Looped(body: body, depth: 5, window: 2)
+        let start = Looped(body: body, depth: 3).hiddenStates(z, contextSize: n).last!
+        let short = Looped(body: body, depth: 2)
+        let g1 = gradient(at: truncated) { $0.lastReadout(z, contextSize: n).sum() }
+        let g2 = gradient(at: short) { $0.lastReadout(start, contextSize: n).sum() }
+        XCTAssertEqual(g1.body.wKQ.scalars, g2.body.wKQ.scalars)
+        XCTAssertEqual(g1.body.wPV.scalars, g2.body.wPV.scalars)
+        let full = gradient(at: Looped(body: body, depth: 5)) { $0.lastReadout(z, contextSize: n).sum() }
+        XCTAssertGreaterThan(full.body.wKQ.maxAbsDifference(g1.body.wKQ), 1e-6, "the window must cut the earlier loops' gradient")
     }
 
     func testStackGradientMatchesFiniteDifferences() throws {

@@ -182,9 +182,12 @@ final class FusedLinearSelfAttentionTests: XCTestCase {
 
     func checkAgainstReference(_ label: String) {
         var rng = Xoshiro256(seed: 40)
-        for (n, start, heads) in [(5, 0, 1), (5, 5, 2), (3, 1, 3), (0, 0, 1), (7, 7, 1)] {
-            let z = Tensor.randomNormal([4, 7, 4], using: &rng)
-            let a = Tensor.randomNormal([heads, 4, 4], using: &rng), v = Tensor.randomNormal([heads, 4, 4], using: &rng)
+        // Batches of 4 and 13 prompts (the packed kernel's groups of 8: one partial, one full and a partial);
+        // widths 4 (the general body) and 6, 11 (the specialized copies).
+        for (n, start, heads, batch, e) in [(5, 0, 1, 4, 4), (5, 5, 2, 4, 4), (3, 1, 3, 13, 4), (0, 0, 1, 4, 4), (7, 7, 1, 4, 4),
+                                            (5, 0, 2, 13, 6), (6, 0, 1, 13, 11), (6, 6, 1, 9, 11)] {
+            let z = Tensor.randomNormal([batch, 7, e], using: &rng)
+            let a = Tensor.randomNormal([heads, e, e], using: &rng), v = Tensor.randomNormal([heads, e, e], using: &rng)
             let fused = Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: start)
             assertClose(fused, Self.reference(z, a, v, n: n, start: start), tolerance: 1e-12, "\(label) n=\(n) start=\(start) H=\(heads)")
             let r = projection(like: fused)
@@ -197,8 +200,73 @@ final class FusedLinearSelfAttentionTests: XCTestCase {
             assertClose(gz, rz, tolerance: 1e-11, "dz")
             assertClose(ga, ra, tolerance: 1e-11, "dW_KQ")
             assertClose(gv, rv, tolerance: 1e-11, "dW_PV")
+            // The weights-only pullback (constant tokens: the first layer) gives the same weight gradients.
+            let (ca, cv) = valueWithPullback(at: a, v) { a, v in
+                (Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: start) * r).sum()
+            }.pullback(Tensor(1))
+            assertClose(ca, ga, tolerance: 0, "dW_KQ, constant tokens")
+            assertClose(cv, gv, tolerance: 0, "dW_PV, constant tokens")
             assertGradientMatches(at: a, "fused dW_KQ n=\(n)") { a in Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: start) }
             assertGradientMatches(at: z, "fused dz n=\(n)") { z in Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: start) }
+        }
+    }
+}
+
+/// The lane layout `[⌈B/8⌉, T, E, 8]` that stacks and loops keep between LSA layers.
+final class LaneLayoutTests: XCTestCase {
+    // The plain layout's few-row case would take the attention form; compare like with like.
+    override func setUp() { LSAEvaluationOrder.current = .covariance }
+    override func tearDown() { LSAEvaluationOrder.current = .automatic }
+
+    func testPackingIsATransposeWithZeroPaddingAndItsOwnPullback() {
+        var rng = Xoshiro256(seed: 41)
+        for b in [1, 8, 13, 16] {
+            let x = Tensor.randomNormal([b, 3, 5], using: &rng)
+            let p = x.lanePacked()
+            XCTAssertEqual(p.shape, [(b + 7) / 8, 3, 5, 8])
+            // Entry (prompt q, row i, column k) sits at group q / 8, lane q % 8; missing lanes are zero.
+            for g in 0..<p.shape[0] { for i in 0..<3 { for k in 0..<5 { for l in 0..<8 {
+                let q = 8 * g + l
+                let packed = p.scalars[((g * 3 + i) * 5 + k) * 8 + l]
+                XCTAssertEqual(packed, q < b ? x.scalars[(q * 3 + i) * 5 + k] : 0, "b=\(b) q=\(q) i=\(i) k=\(k)")
+            } } } }
+            XCTAssertEqual(p.laneUnpacked(count: b).scalars, x.scalars, "round trip b=\(b)")
+            assertGradientMatches(at: x, "lanePacked b=\(b)") { $0.lanePacked() }
+            assertGradientMatches(at: p, "laneUnpacked b=\(b)") { $0.laneUnpacked(count: b) }
+        }
+    }
+
+    func testLSAOnTheLaneLayoutMatchesThePlainLayoutAndFiniteDifferences() {
+        var rng = Xoshiro256(seed: 42)
+        for (b, e, n, start, heads) in [(13, 4, 5, 0, 2), (8, 11, 6, 6, 1), (3, 6, 4, 0, 1), (17, 21, 5, 0, 1)] {
+            let t = 7
+            let z = Tensor.randomNormal([b, t, e], using: &rng)
+            let a = Tensor.randomNormal([heads, e, e], standardDeviation: 0.3, using: &rng)
+            let v = Tensor.randomNormal([heads, e, e], standardDeviation: 0.3, using: &rng)
+            let plain = Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: start)
+            let laned = Tensor.linearSelfAttention(lanes: z.lanePacked(), wKQ: a, wPV: v, contextSize: n, fromRow: start)
+            // The same lane arithmetic in both layouts: identical bits.
+            XCTAssertEqual(laned.laneUnpacked(count: b).scalars, plain.scalars, "b=\(b) e=\(e)")
+            let r = projection(like: plain)
+            let (pz, pa, pv) = valueWithPullback(at: z, a, v) { z, a, v in
+                (Tensor.linearSelfAttention(tokens: z, wKQ: a, wPV: v, contextSize: n, fromRow: start) * r).sum()
+            }.pullback(Tensor(1))
+            let (lz, la, lv) = valueWithPullback(at: z, a, v) { z, a, v in
+                (Tensor.linearSelfAttention(lanes: z.lanePacked(), wKQ: a, wPV: v, contextSize: n, fromRow: start)
+                    .laneUnpacked(count: b) * r).sum()
+            }.pullback(Tensor(1))
+            // Padding lanes are zeros and contribute exact zeros; the chunks of groups are the same.
+            XCTAssertEqual(lz.scalars, pz.scalars, "dz b=\(b) e=\(e)")
+            XCTAssertEqual(la.scalars, pa.scalars, "dW_KQ b=\(b) e=\(e)")
+            XCTAssertEqual(lv.scalars, pv.scalars, "dW_PV b=\(b) e=\(e)")
+            if e <= 11 {
+                assertGradientMatches(at: a, "lanes dW_KQ e=\(e)") { a in
+                    Tensor.linearSelfAttention(lanes: z.lanePacked(), wKQ: a, wPV: v, contextSize: n, fromRow: start)
+                }
+                assertGradientMatches(at: z, "lanes dz e=\(e)") { z in
+                    Tensor.linearSelfAttention(lanes: z.lanePacked(), wKQ: a, wPV: v, contextSize: n, fromRow: start)
+                }
+            }
         }
     }
 }

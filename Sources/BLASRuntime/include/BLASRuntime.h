@@ -30,19 +30,27 @@ void icl_small_gemm_batch(const double *a, const double *b, double *c,
 
 /// C[k, n] = Σ_{r in [row_begin, row_end)} X[r, :]ᵀ Y[r, :] for row-major X [rows, k], Y [rows, n].
 void icl_rows_outer_sum(const double *x, const double *y, double *c, long row_begin, long row_end, long k, long n);
-/// One linear-self-attention layer on one prompt's tokens z [t, e], updating rows row_start..<t from the
-/// first n (context) tokens: out_r = z_r + (1/n) Σ_h z_r A_hᵀ C B_hᵀ, C = Σ_{i<n} z_i z_iᵀ, with A = W_KQ and
-/// B = W_PV given as [heads, e, e]. `out` is [t − row_start, e]; `scratch` holds e² + 2 (t − row_start) e.
-void icl_lsa_forward(const double *z, long t, long e, long n, long row_start, const double *wkq, const double *wpv,
-                     long heads, double *out, double *scratch);
+/// One linear-self-attention layer on `count` prompts' tokens, updating rows row_start..<t from the first n
+/// (context) tokens: out_r = z_r + (1/n) Σ_h z_r A_hᵀ C B_hᵀ, C = Σ_{i<n} z_i z_iᵀ, with A = W_KQ and B = W_PV
+/// given as [heads, e, e]. Prompts run lane-packed in groups of 8; a prompt's result does not depend on its
+/// group. Layout 0: z [count, t, e], out [count, t − row_start, e]. Layout 1 (the lane layout):
+/// z [count / 8, t, e, 8] and out [count / 8, t − row_start, e, 8], prompt p at group p / 8, lane p % 8
+/// (count a multiple of 8).
+void icl_lsa_forward_batch(const double *z, long count, long t, long e, long n, long row_start, const double *wkq,
+                           const double *wpv, long heads, double *out, int lane_layout);
 
-/// The pullback of icl_lsa_forward for incoming gradient g [t − row_start, e]: adds into dz [t, e] (skipped
-/// when dz is NULL), dwkq and dwpv [heads, e, e]. `scratch` holds 2 e² + 4 (t − row_start) e.
-void icl_lsa_backward(const double *z, long t, long e, long n, long row_start, const double *wkq, const double *wpv,
-                      long heads, const double *g, double *dz, double *dwkq, double *dwpv, double *scratch);
+/// The pullback of icl_lsa_forward_batch for incoming gradient g (shaped as out): writes dz (shaped as z;
+/// skipped when dz is NULL) and adds into dwkq and dwpv [heads, e, e] the batch's sum, in a fixed order.
+void icl_lsa_backward_batch(const double *z, long count, long t, long e, long n, long row_start, const double *wkq,
+                            const double *wpv, long heads, const double *g, double *dz, double *dwkq, double *dwpv,
+                            int lane_layout);
 
-/// icl_lsa_forward / icl_lsa_backward in attention form (scores against the context, then a weighted sum):
-/// the same values, cheaper when few rows are updated. Scratch: 3e + n doubles forward, 5e + 2n backward.
+/// x [count, m] into the lane layout xp [⌈count / 8⌉, m, 8] (missing lanes zero), and back.
+void icl_lanes_pack(const double *x, long count, long m, double *xp);
+void icl_lanes_unpack(const double *xp, long count, long m, double *x);
+
+/// One prompt's layer in attention form (scores against the context, then a weighted sum): the same values as
+/// the packed form, cheaper when few rows are updated. Scratch: 3e + n doubles forward, 5e + 2n backward.
 void icl_lsa_forward_attention(const double *z, long t, long e, long n, long row_start, const double *wkq,
                                const double *wpv, long heads, double *out, double *scratch);
 void icl_lsa_backward_attention(const double *z, long t, long e, long n, long row_start, const double *wkq,

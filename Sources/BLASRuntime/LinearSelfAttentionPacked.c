@@ -1,0 +1,290 @@
+// One linear-self-attention layer over a batch of prompts, lane-packed: prompts travel in groups of
+// LANES, entry (token j, feature k) of the group's 8 prompts is one vector, and every per-prompt product
+// becomes a vector FMA with the shared weights broadcast. Nothing reduces across lanes but the weight
+// gradients, once per call, so e = 11 (an awkward width for vector dot products) runs at full vector width.
+// Row-token form (von Oswald et al., column form z_j ← z_j + (1/n) Σ_h B_h C A_h z_j), rows r ≥ row_start:
+//     out_r = z_r + (1/n) Σ_h u_r,   y_r = z_r A_hᵀ,  w_r = y_r C,  u_r = w_r B_hᵀ,   C = Σ_{i<n} z_i z_iᵀ
+// (A = W_KQ, B = W_PV). Each lane's arithmetic is in a fixed order, so a prompt's result does not depend
+// on which group or lane it lands in, nor on the thread count.
+// Tokens come either as [count, t, e] (packed into groups on the fly: an 8 × 8 transpose per block) or
+// already in the lane layout [count / 8, t, e, 8] that stacks and loops keep between layers (copied in and
+// out contiguously). Group g starts at offset 8 g t e in both.
+#include "BLASRuntime.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define ICL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define ICL_CLONES
+#endif
+#define INLINE static inline __attribute__((always_inline))
+
+enum { LANES = 8 };
+typedef double vd __attribute__((vector_size(LANES * sizeof(double))));
+
+static vd *alloc_vd(long count) {
+    vd *p = aligned_alloc(sizeof(vd), (size_t)(count > 0 ? count : 1) * sizeof(vd));
+    if (!p) abort();
+    memset(p, 0, (size_t)(count > 0 ? count : 1) * sizeof(vd));
+    return p;
+}
+
+// Lane packing is an 8 × 8 transpose: block j of 8 prompts' rows [m] becomes 8 vectors X[j..j+8].
+typedef double vdu __attribute__((vector_size(LANES * sizeof(double)), aligned(sizeof(double))));   // unaligned
+
+INLINE void transpose8(vd r[8]) {
+    vd t0 = __builtin_shufflevector(r[0], r[1], 0, 8, 2, 10, 4, 12, 6, 14), t1 = __builtin_shufflevector(r[0], r[1], 1, 9, 3, 11, 5, 13, 7, 15);
+    vd t2 = __builtin_shufflevector(r[2], r[3], 0, 8, 2, 10, 4, 12, 6, 14), t3 = __builtin_shufflevector(r[2], r[3], 1, 9, 3, 11, 5, 13, 7, 15);
+    vd t4 = __builtin_shufflevector(r[4], r[5], 0, 8, 2, 10, 4, 12, 6, 14), t5 = __builtin_shufflevector(r[4], r[5], 1, 9, 3, 11, 5, 13, 7, 15);
+    vd t6 = __builtin_shufflevector(r[6], r[7], 0, 8, 2, 10, 4, 12, 6, 14), t7 = __builtin_shufflevector(r[6], r[7], 1, 9, 3, 11, 5, 13, 7, 15);
+    vd u0 = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u2 = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+    vd u1 = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+    vd u4 = __builtin_shufflevector(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u6 = __builtin_shufflevector(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
+    vd u5 = __builtin_shufflevector(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = __builtin_shufflevector(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
+    r[0] = __builtin_shufflevector(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11); r[4] = __builtin_shufflevector(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15);
+    r[1] = __builtin_shufflevector(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11); r[5] = __builtin_shufflevector(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15);
+    r[2] = __builtin_shufflevector(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11); r[6] = __builtin_shufflevector(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15);
+    r[3] = __builtin_shufflevector(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11); r[7] = __builtin_shufflevector(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15);
+}
+
+// Prompts p0..<p0+lanes of x [*, m] into X [m] vectors (missing lanes zero).
+INLINE void pack(const double *restrict x, long lanes, long m, vd *restrict X) {
+    long j = 0;
+    for (; j + LANES <= m; j += LANES) {
+        vd r[8];
+        if (lanes == LANES)
+            for (long l = 0; l < LANES; l++) r[l] = *(const vdu *)(x + l * m + j);
+        else
+            for (long l = 0; l < LANES; l++) r[l] = l < lanes ? (vd)*(const vdu *)(x + l * m + j) : (vd){0};
+        transpose8(r);
+        for (long q = 0; q < LANES; q++) X[j + q] = r[q];
+    }
+    for (; j < m; j++) {
+        vd v = {0};
+        for (long l = 0; l < lanes; l++) v[l] = x[l * m + j];
+        X[j] = v;
+    }
+}
+
+// X [m] vectors back into the first `lanes` prompts of x [*, m].
+INLINE void unpack(const vd *restrict X, long lanes, long m, double *restrict x) {
+    long j = 0;
+    for (; j + LANES <= m; j += LANES) {
+        vd r[8];
+        for (long q = 0; q < LANES; q++) r[q] = X[j + q];
+        transpose8(r);
+        if (lanes == LANES)
+            for (long l = 0; l < LANES; l++) *(vdu *)(x + l * m + j) = r[l];
+        else
+            for (long l = 0; l < lanes; l++) *(vdu *)(x + l * m + j) = r[l];
+    }
+    for (; j < m; j++)
+        for (long l = 0; l < lanes; l++) x[l * m + j] = X[j][l];
+}
+
+// C = Σ_{i<n} z_i z_iᵀ (upper triangle computed, mirrored).
+INLINE void covariance(const vd *restrict Z, long n, long e, vd *restrict C) {
+    for (long a = 0; a < e * e; a++) C[a] = (vd){0};
+    for (long i = 0; i < n; i++) {
+        const vd *zi = Z + i * e;
+        for (long a = 0; a < e; a++) {
+            const vd za = zi[a];
+            for (long b = a; b < e; b++) C[a * e + b] += za * zi[b];
+        }
+    }
+    for (long a = 0; a < e; a++)
+        for (long b = 0; b < a; b++) C[a * e + b] = C[b * e + a];
+}
+
+// x [e] times a scalar matrix M [e, e] given transposed (mt[k * e + b] = M[b, k]): y_b = Σ_k x_k M[b, k].
+// (With m instead of mt, the same loop gives y_b = Σ_k x_k M[k, b].)
+INLINE void times_mt(const vd *restrict x, const double *restrict mt, long e, vd *restrict y) {
+    for (long b = 0; b < e; b++) y[b] = (vd){0};
+    for (long k = 0; k < e; k++) {
+        const vd xk = x[k];
+        const double *row = mt + k * e;
+        for (long b = 0; b < e; b++) y[b] += xk * row[b];
+    }
+}
+
+// x [e] times a per-prompt symmetric matrix C [e, e]: y_b = Σ_k x_k C[k, b].
+INLINE void times_c(const vd *restrict x, const vd *restrict C, long e, vd *restrict y) {
+    for (long b = 0; b < e; b++) y[b] = (vd){0};
+    for (long k = 0; k < e; k++) {
+        const vd xk = x[k];
+        const vd *row = C + k * e;
+        for (long b = 0; b < e; b++) y[b] += xk * row[b];
+    }
+}
+
+// M[b, k] += u_b v_k for a per-prompt M [e, e].
+INLINE void outer_add(const vd *restrict u, const vd *restrict v, long e, vd *restrict m) {
+    for (long b = 0; b < e; b++) {
+        const vd ub = u[b];
+        vd *row = m + b * e;
+        for (long k = 0; k < e; k++) row[k] += ub * v[k];
+    }
+}
+
+static double *transposed(const double *m, long heads, long e) {
+    double *t = malloc((size_t)(heads * e * e > 0 ? heads * e * e : 1) * sizeof(double));
+    if (!t) abort();
+    for (long h = 0; h < heads; h++)
+        for (long b = 0; b < e; b++)
+            for (long k = 0; k < e; k++) t[h * e * e + k * e + b] = m[h * e * e + b * e + k];
+    return t;
+}
+
+// One group's rows of m entries in: transposed from [count, m], or copied from the lane layout.
+INLINE void load_group(const double *x, long lanes, long m, int lane_layout, vd *restrict X) {
+    if (lane_layout) memcpy(X, x, (size_t)m * sizeof(vd));
+    else pack(x, lanes, m, X);
+}
+INLINE void store_group(const vd *restrict X, long lanes, long m, int lane_layout, double *x) {
+    if (lane_layout) memcpy(x, X, (size_t)m * sizeof(vd));
+    else unpack(X, lanes, m, x);
+}
+
+INLINE void forward_body(const double *z, long count, long t, long e, long n, long row_start, const double *wkq,
+                         const double *wpv, long heads, double *out, int lane_layout) {
+    const long r_count = t - row_start;
+    const double scale = 1.0 / (double)(n > 0 ? n : 1);
+    double *at = transposed(wkq, heads, e), *bt = transposed(wpv, heads, e);
+    vd *Z = alloc_vd(t * e), *O = alloc_vd(r_count * e), *C = alloc_vd(e * e), *y = alloc_vd(3 * e);
+    vd *w = y + e, *u = w + e;
+    for (long p0 = 0; p0 < count; p0 += LANES) {
+        const long lanes = count - p0 < LANES ? count - p0 : LANES;
+        load_group(z + p0 * t * e, lanes, t * e, lane_layout, Z);
+        covariance(Z, n, e, C);
+        for (long r = 0; r < r_count; r++) {
+            const vd *zr = Z + (row_start + r) * e;
+            vd *o = O + r * e;
+            for (long b = 0; b < e; b++) o[b] = zr[b];
+            for (long h = 0; h < heads; h++) {
+                times_mt(zr, at + h * e * e, e, y);
+                times_c(y, C, e, w);
+                times_mt(w, bt + h * e * e, e, u);
+                for (long b = 0; b < e; b++) o[b] += scale * u[b];
+            }
+        }
+        store_group(O, lanes, r_count * e, lane_layout, out + p0 * r_count * e);
+    }
+    free(Z); free(O); free(C); free(y); free(at); free(bt);
+}
+
+INLINE void backward_body(const double *z, long count, long t, long e, long n, long row_start, const double *wkq,
+                          const double *wpv, long heads, const double *g, double *dz, double *dwkq, double *dwpv,
+                          int lane_layout) {
+    const long r_count = t - row_start, ee = e * e;
+    const double scale = 1.0 / (double)(n > 0 ? n : 1);
+    double *at = transposed(wkq, heads, e), *bt = transposed(wpv, heads, e);
+    vd *Z = alloc_vd(t * e), *G = alloc_vd(r_count * e), *dZ = alloc_vd(t * e), *C = alloc_vd(ee), *dC = alloc_vd(ee);
+    vd *dA = alloc_vd(heads * ee), *dB = alloc_vd(heads * ee), *tmp = alloc_vd(6 * e);
+    vd *y = tmp, *w = y + e, *du = w + e, *dw = du + e, *dy = dw + e;
+    for (long p0 = 0; p0 < count; p0 += LANES) {
+        const long lanes = count - p0 < LANES ? count - p0 : LANES;
+        load_group(z + p0 * t * e, lanes, t * e, lane_layout, Z);
+        load_group(g + p0 * r_count * e, lanes, r_count * e, lane_layout, G);
+        covariance(Z, n, e, C);
+        if (dz) {
+            for (long a = 0; a < ee; a++) dC[a] = (vd){0};
+            for (long a = 0; a < t * e; a++) dZ[a] = (vd){0};
+            for (long a = 0; a < r_count * e; a++) dZ[row_start * e + a] = G[a];      // the residual path
+        }
+        for (long r = 0; r < r_count; r++) {
+            const vd *zr = Z + (row_start + r) * e;
+            for (long b = 0; b < e; b++) du[b] = scale * G[r * e + b];
+            for (long h = 0; h < heads; h++) {
+                const double *a = wkq + h * ee, *bm = wpv + h * ee;
+                vd *da = dA + h * ee, *db = dB + h * ee;
+                times_mt(zr, at + h * ee, e, y);                   // recompute y = z_r Aᵀ, w = y C
+                times_c(y, C, e, w);
+                // u = w Bᵀ:  dB += duᵀ w,  dw = du B.
+                outer_add(du, w, e, db);
+                times_mt(du, bm, e, dw);
+                // w = y C:  dy = dw C (C symmetric),  dC += yᵀ dw.
+                times_c(dw, C, e, dy);
+                if (dz) outer_add(y, dw, e, dC);
+                // y = z_r Aᵀ:  dA += dyᵀ z_r,  dz_r += dy A.
+                outer_add(dy, zr, e, da);
+                if (dz) {
+                    vd *dzr = dZ + (row_start + r) * e;
+                    times_mt(dy, a, e, tmp + 5 * e);
+                    for (long k = 0; k < e; k++) dzr[k] += tmp[5 * e + k];
+                }
+            }
+        }
+        if (dz) {
+            // C = Σ_{i<n} z_i z_iᵀ:  dz_i += S z_i with S = dC + dCᵀ (symmetric).
+            for (long k = 0; k < e; k++)
+                for (long b = k; b < e; b++) { const vd s = dC[k * e + b] + dC[b * e + k]; dC[k * e + b] = s; dC[b * e + k] = s; }
+            for (long i = 0; i < n; i++) {
+                vd *dzi = dZ + i * e, *s_zi = tmp + 5 * e;
+                times_c(Z + i * e, dC, e, s_zi);
+                for (long k = 0; k < e; k++) dzi[k] += s_zi[k];
+            }
+            store_group(dZ, lanes, t * e, lane_layout, dz + p0 * t * e);
+        }
+    }
+    // The weight gradients: lanes summed in order 0..7 (prompt order within each group's accumulator).
+    for (long a = 0; a < heads * ee; a++) {
+        double sa = 0, sb = 0;
+        for (int l = 0; l < LANES; l++) { sa += dA[a][l]; sb += dB[a][l]; }
+        dwkq[a] += sa;
+        dwpv[a] += sb;
+    }
+    free(Z); free(G); free(dZ); free(C); free(dC); free(dA); free(dB); free(tmp); free(at); free(bt);
+}
+
+// Specialized copies for the common token widths (d = 5, 10, 20: e = 6, 11, 21) and both layouts, where the
+// compiler keeps a row's e vectors in registers and unrolls the inner loops; any other width runs the general
+// body.
+#define ICL_BY_WIDTH(body, ...)                                                                              \
+    do {                                                                                                     \
+        if (lane_layout) switch (e) {                                                                        \
+            case 6: body(z, count, t, 6, __VA_ARGS__, 1); break;                                             \
+            case 11: body(z, count, t, 11, __VA_ARGS__, 1); break;                                           \
+            case 21: body(z, count, t, 21, __VA_ARGS__, 1); break;                                           \
+            default: body(z, count, t, e, __VA_ARGS__, 1); break;                                            \
+            }                                                                                                \
+        else switch (e) {                                                                                    \
+            case 6: body(z, count, t, 6, __VA_ARGS__, 0); break;                                             \
+            case 11: body(z, count, t, 11, __VA_ARGS__, 0); break;                                           \
+            case 21: body(z, count, t, 21, __VA_ARGS__, 0); break;                                           \
+            default: body(z, count, t, e, __VA_ARGS__, 0); break;                                            \
+            }                                                                                                \
+    } while (0)
+
+ICL_CLONES
+void icl_lsa_forward_batch(const double *z, long count, long t, long e, long n, long row_start, const double *wkq,
+                           const double *wpv, long heads, double *out, int lane_layout) {
+    ICL_BY_WIDTH(forward_body, n, row_start, wkq, wpv, heads, out);
+}
+
+ICL_CLONES
+void icl_lsa_backward_batch(const double *z, long count, long t, long e, long n, long row_start, const double *wkq,
+                            const double *wpv, long heads, const double *g, double *dz, double *dwkq, double *dwpv,
+                            int lane_layout) {
+    ICL_BY_WIDTH(backward_body, n, row_start, wkq, wpv, heads, g, dz, dwkq, dwpv);
+}
+
+ICL_CLONES
+void icl_lanes_pack(const double *x, long count, long m, double *xp) {
+    vd *X = alloc_vd(m);
+    for (long p0 = 0; p0 < count; p0 += LANES) {
+        pack(x + p0 * m, count - p0 < LANES ? count - p0 : LANES, m, X);
+        memcpy(xp + p0 * m, X, (size_t)m * sizeof(vd));
+    }
+    free(X);
+}
+
+ICL_CLONES
+void icl_lanes_unpack(const double *xp, long count, long m, double *x) {
+    vd *X = alloc_vd(m);
+    for (long p0 = 0; p0 < count; p0 += LANES) {
+        memcpy(X, xp + p0 * m, (size_t)m * sizeof(vd));
+        unpack(X, count - p0 < LANES ? count - p0 : LANES, m, x + p0 * m);
+    }
+    free(X);
+}
