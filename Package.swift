@@ -31,7 +31,7 @@ let package = Package(
             exclude: ["README.md"]),
         .target(name: "TestSupport", dependencies: ["NumericCore"]),
         .target(name: "Tasks", dependencies: ["NumericCore"], exclude: ["README.md"]),
-        .target(name: "ClassicalLearners", dependencies: ["NumericCore", "Tasks"], exclude: ["README.md"]),
+        .target(name: "ClassicalLearners", dependencies: ["NumericCore", "Tasks", "BLASRuntime"], exclude: ["README.md"]),
         .target(name: "Models", dependencies: ["NumericCore", "Tasks"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: ["NumericCore", "Tasks", "Models"], exclude: ["README.md"]),
         .target(name: "Analysis", dependencies: ["NumericCore", "Tasks", "ClassicalLearners"], exclude: ["README.md"]),

@@ -1,3 +1,4 @@
+import BLASRuntime
 import Foundation
 import NumericCore
 import Tasks
@@ -57,37 +58,28 @@ public struct GradientDescent: LinearInContextLearner {
         let w0 = initialWeights?.scalars ?? [Double](repeating: 0, count: d)
         precondition(w0.count == d && (pre == nil || pre!.count == d * d), "GradientDescent: preconditioner/initial weights do not match D = \(d)")
         let out = WeightBuffers(steps: steps, count: b * d)
-        let stepSize = self.stepSize, steps = self.steps, outputs = out.pointers
+        let eta: [Double]
+        switch stepSize {
+        case .fixed(let e): eta = [Double](repeating: e, count: b)
+        case .inverseLipschitz: eta = lipschitz.map { $0 > 0 ? 1 / ($0 * scale) : 0 }
+        }
+        // The kernel runs 8 prompts per vector, each lane in the scalar loop's order (BLASRuntime/ClassicalLanes.c).
+        let outputs = out.pointers.map { Optional($0) }
         s.scalars.withUnsafeBufferPointer { sp in
             xty.scalars.withUnsafeBufferPointer { bp in
-                forPromptChunks(b) { range in
-                    var w = [Double](repeating: 0, count: d), g = w, pg = w
-                    for p in range {
-                        let eta: Double
-                        switch stepSize {
-                        case .fixed(let e): eta = e
-                        case .inverseLipschitz: eta = lipschitz[p] > 0 ? 1 / (lipschitz[p] * scale) : 0
-                        }
-                        for i in 0..<d { w[i] = w0[i] }
-                        let S = sp.baseAddress! + p * d * d, bv = bp.baseAddress! + p * d
-                        for k in 0..<steps {
-                            // ∇L(w) = scale · (S w − Xᵀy), as Σ_j w_j S[j, :] (S is symmetric): contiguous rows.
-                            for i in 0..<d { g[i] = -bv[i] }
-                            for j in 0..<d {
-                                let wj = w[j], row = S + j * d
-                                for i in 0..<d { g[i] += wj * row[i] }
-                            }
-                            for i in 0..<d { g[i] *= scale }
-                            if let pre {
-                                for i in 0..<d {
-                                    var acc = 0.0
-                                    for j in 0..<d { acc += pre[i * d + j] * g[j] }
-                                    pg[i] = acc
+                eta.withUnsafeBufferPointer { ep in
+                    w0.withUnsafeBufferPointer { wp in
+                        outputs.withUnsafeBufferPointer { op in
+                            withOptionalPointer(pre) { prep in
+                                forPromptChunks(b) { range in
+                                    let lo = range.lowerBound
+                                    let shifted: [UnsafeMutablePointer<Double>?] = op.map { $0! + lo * d }
+                                    shifted.withUnsafeBufferPointer { so in
+                                        icl_gd_trajectory(sp.baseAddress! + lo * d * d, bp.baseAddress! + lo * d, ep.baseAddress! + lo,
+                                                          scale, prep, wp.baseAddress!, range.count, d, steps, so.baseAddress!)
+                                    }
                                 }
-                                for i in 0..<d { g[i] = pg[i] }
                             }
-                            let o = outputs[k] + p * d
-                            for i in 0..<d { w[i] -= eta * g[i]; o[i] = w[i] }
                         }
                     }
                 }
@@ -95,4 +87,10 @@ public struct GradientDescent: LinearInContextLearner {
         }
         return ((1...steps).map(String.init), (1...steps).map(Double.init), out.tensors([b, d]))
     }
+}
+
+/// `body` with a pointer to the array's elements, or nil for no array.
+func withOptionalPointer<R>(_ a: [Double]?, _ body: (UnsafePointer<Double>?) -> R) -> R {
+    guard let a else { return body(nil) }
+    return a.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -1,3 +1,4 @@
+import BLASRuntime
 import Foundation
 import NumericCore
 import Tasks
@@ -46,13 +47,25 @@ public struct IterativeNewton: LinearInContextLearner {
             for p in 0..<b { alphas[p] = top[p] > 0 ? (alpha == .paper ? 2 : 1) / (top[p] * top[p]) : 0 }
         case .fixed(let a): alphas = [Double](repeating: a, count: b)
         }
-        var m = s * Tensor(shape: [b, 1, 1], scalars: alphas)
-        let xtyColumn = xty.reshaped(to: [b, d, 1])
-        var weights = [matmul(m, xtyColumn).reshaped(to: [b, d])]
-        for _ in 0..<steps {
-            m = Tensor.combine(m, matmul(matmul(m, s), m)) { 2 * $0 - $1 }   // 2M − MSM in one pass
-            weights.append(matmul(m, xtyColumn).reshaped(to: [b, d]))
+        // M₀ = αS, M_{k+1} = 2M_k − M_k S M_k, w_k = M_k Xᵀy: 8 prompts per vector, every matrix kept in cache
+        // for all steps (BLASRuntime/ClassicalLanes.c); the same bits as batched matmuls.
+        let out = WeightBuffers(steps: steps + 1, count: b * d)
+        let outputs: [UnsafeMutablePointer<Double>?] = out.pointers
+        s.scalars.withUnsafeBufferPointer { sp in
+            xty.scalars.withUnsafeBufferPointer { bp in
+                alphas.withUnsafeBufferPointer { ap in
+                    forPromptChunks(b) { range in
+                        let lo = range.lowerBound
+                        let shifted = outputs.map { $0.map { $0 + lo * d } }
+                        shifted.withUnsafeBufferPointer { so in
+                            icl_newton_trajectory(sp.baseAddress! + lo * d * d, bp.baseAddress! + lo * d, ap.baseAddress! + lo,
+                                                  range.count, d, steps, so.baseAddress!)
+                        }
+                    }
+                }
+            }
         }
+        let weights = out.tensors([b, d])
         return ((0...steps).map(String.init), (0...steps).map(Double.init), weights)
     }
 }

@@ -22,11 +22,17 @@ public func linearPredictions(weights: Tensor, queries: Tensor) -> Tensor {
     let (b, q, d) = (queries.shape[0], queries.shape[1], queries.shape[2])
     precondition(weights.shape == [b, d], "linearPredictions: weights \(weights.shape) do not match queries \(queries.shape)")
     var out = [Double](repeating: 0, count: b * q)
-    for p in 0..<b {
-        for j in 0..<q {
-            var s = 0.0
-            for k in 0..<d { s += queries.scalars[(p * q + j) * d + k] * weights.scalars[p * d + k] }
-            out[p * q + j] = s
+    queries.scalars.withUnsafeBufferPointer { xq in
+        weights.scalars.withUnsafeBufferPointer { w in
+            out.withUnsafeMutableBufferPointer { o in
+                for p in 0..<b {
+                    for j in 0..<q {
+                        var s = 0.0
+                        for k in 0..<d { s += xq[(p * q + j) * d + k] * w[p * d + k] }
+                        o[p * q + j] = s
+                    }
+                }
+            }
         }
     }
     return Tensor(shape: [b, q], scalars: out)

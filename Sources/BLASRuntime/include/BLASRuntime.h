@@ -57,4 +57,16 @@ void icl_lsa_backward_attention(const double *z, long t, long e, long n, long ro
                                 const double *wpv, long heads, const double *g, double *dz, double *dwkq, double *dwpv,
                                 double *scratch);
 
+/// Gradient descent on `count` prompts' least-squares losses, every iterate: from S [count, d, d] (symmetric),
+/// Xᵀy [count, d], per-prompt step sizes eta [count], w_{k+1} = w_k − η P (scale · (S w_k − Xᵀy)) with an
+/// optional preconditioner pre [d, d] (NULL: none) from w0 [d]; iterate k of prompt p goes to out[k] + p d.
+/// The same bits as the scalar loop, one prompt at a time (8 run per vector).
+void icl_gd_trajectory(const double *s, const double *xty, const double *eta, double scale, const double *pre,
+                       const double *w0, long count, long d, long steps, double *const *out);
+
+/// Iterative Newton on `count` prompts, every iterate: M₀ = α_p S_p, M_{k+1} = 2 M_k − M_k S_p M_k, and
+/// w_k = M_k Xᵀy to out[k] + p d for k = 0…steps. The same bits as the batched small-matrix products.
+void icl_newton_trajectory(const double *s, const double *xty, const double *alpha, long count, long d, long steps,
+                           double *const *out);
+
 #endif
