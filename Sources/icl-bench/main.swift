@@ -67,8 +67,9 @@ while let a = args.popFirst() {
     else if a == "--peers", let p = args.popFirst() { peersDirectory = p }
     else if a == "--classical" { classicalOnly = true }
     else if a == "--core" { coreOnly = true }
+    else if a == "--blas" { print("BLAS: \(BLASInfo.summary) (\(BLASInfo.configuration)); workbench threads: \(Parallel.workerCount)"); exit(0) }
     else {
-        print("usage: icl-bench [--core | --train [--layers L] [--dimension D] [--points N] [--looped T] [--batch B] [--steps S] | --classical | --profile] [--peer bench_numpy.py] [--peers DIR]")
+        print("usage: icl-bench [--blas | --core | --train [--layers L] [--dimension D] [--points N] [--looped T] [--batch B] [--steps S] | --classical | --profile] [--peer bench_numpy.py] [--peers DIR]")
         exit(a == "--help" ? 0 : 2)
     }
 }
