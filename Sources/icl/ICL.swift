@@ -84,7 +84,7 @@ struct RunDirectoryOptions: ParsableArguments {
     @Flag(help: "Replace what the --out directory holds.") var overwrite = false
     @Flag(help: "Continue the interrupted run in --out from its last checkpoint (same config), to the same final bits.")
     var resume = false
-    @Option(help: "Save a resumable checkpoint every this many training steps.") var checkpointEvery: Int = 200
+    @Option(parsing: .unconditional, help: "Save a resumable checkpoint every this many training steps.") var checkpointEvery: Int = 200
 
     func mode() throws -> RunDirectory.Mode {
         if overwrite && resume { throw ValidationError("give either --overwrite or --resume, not both") }
@@ -186,14 +186,14 @@ struct TasksCommand: ParsableCommand {
             """)
         @Option(help: "Take the task of this preset (other task options override it).") var preset: String?
         @OptionGroup var family: FamilyOptions
-        @Option(help: "Prompts B.") var batch: Int = 1000
-        @Option(help: "Seed.") var seed: UInt64 = 0
+        @Option(parsing: .unconditional, help: "Prompts B.") var batch: Int = 1000
+        @Option(parsing: .unconditional, help: "Seed of the prompts (and of a pool's tasks).") var seed: UInt64 = 0
         @Option(help: "Output .npz file.") var out: String
 
         func run() throws {
             let base = try preset.map { try Presets.named($0).task }
             let task = try family.task(base: base, seed: seed)
-            guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
+            guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
             try checkSize([batch, task.family.pointCount, task.family.inputDimension], "--batch × points × dimension")
             var rng = Xoshiro256(seed: seed)
             let prompts = task.family.samplePrompts(batch: batch, using: &rng)
@@ -296,8 +296,8 @@ struct Baselines: ParsableCommand {
         abstract: "Per-position accuracy (or error) of every reference learner of a task family (no model).",
         discussion: "Families boolean (default), fourier and graph; for linear regression and Gaussian mixtures use `icl tasks sample` and `icl eval`.")
     @OptionGroup var family: FamilyOptions
-    @Option(help: "Prompts (graphs: one graph per prompt, 8 queries each).") var prompts: Int = 2000
-    @Option(help: "Seed.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Prompts (graphs: one graph per prompt, 8 queries each).") var prompts: Int = 2000
+    @Option(parsing: .unconditional, help: "Seed of the prompts.") var seed: UInt64 = 0
     @Option(help: "Save the prompts as .npz too.") var out: String?
     @Option(help: "graph: also save search prompts (tokens, targets, lookahead) as .npz.") var searchOut: String?
     @Option(help: "Output format: markdown, csv or json (schema in Docs/Outputs.md).") var format: ReportTable.Format = .markdown
@@ -308,7 +308,7 @@ struct Baselines: ParsableCommand {
     }
 
     func run() throws {
-        guard prompts >= 1 else { throw ValidationError("--prompts must be ≥ 1") }
+        guard prompts >= 1 else { throw ValidationError("--prompts must be ≥ 1, got \(prompts)") }
         let task = try family.task(defaultFamily: "boolean")
         try checkSize([prompts, task.family.pointCount, task.family.inputDimension], "--prompts × points × dimension")
         if searchOut != nil, task.familyName != "graph" { throw ValidationError("--search-out applies to --family graph only") }

@@ -205,6 +205,16 @@ final class CLITests: CLITestCase {
         let neg = try icl(["tasks", "sample", "--dimension", "-1", "--out", dir.appendingPathComponent("n.npz").path])
         XCTAssertNotEqual(neg.status, 0)
         XCTAssertTrue(neg.err.contains("dimension must be ≥ 1, got -1"), neg.err)
+        for (args, expected) in [(["tasks", "sample", "--batch", "-1"], "--batch must be ≥ 1, got -1"),
+                                 (["baselines", "--prompts", "-5"], "--prompts must be ≥ 1, got -5"),
+                                 (["baselines", "--class", "sparse-parity", "--k", "-2", "--variables", "6"], "k = -2"),
+                                 (["compare", "--preset", "ci-tiny", "--steps", "-3"], "steps must be ≥ 0, got -3"),
+                                 (["train", "--preset", "ci-tiny", "--checkpoint-every", "-4", "--out", dir.appendingPathComponent("c").path],
+                                  "--checkpoint-every must be ≥ 1, got -4")] {
+            let r = try icl(args + (args[0] == "tasks" ? ["--out", dir.appendingPathComponent("n.npz").path] : []))
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.err.contains(expected) && r.err.split(separator: "\n").count == 1, "\(args): \(r.err)")
+        }
         // Each file-system failure is one line naming the path and the cause.
         let file = dir.appendingPathComponent("plain")
         FileManager.default.createFile(atPath: file.path, contents: Data())
