@@ -54,6 +54,8 @@ public final class ProgressReporter: @unchecked Sendable {
     let write: (String) -> Void
     let width: Int
     var lastDraw = -Double.infinity
+    /// A bar is on screen without its newline (training stopped before its last step).
+    var lineOpen = false
 
     /// `every`: the interval of plain and JSON lines (a config's `logEvery`; 0 prints only the first and last).
     public init(mode: ProgressMode, every: Int, write: ((String) -> Void)? = nil, terminalWidth: Int? = nil) {
@@ -85,7 +87,14 @@ public final class ProgressReporter: @unchecked Sendable {
             guard p.seconds - lastDraw >= 0.1 || p.step == p.steps else { return }
             lastDraw = p.seconds
             write("\r" + ProgressReporter.barLine(p, width: width) + (p.step == p.steps ? "\n" : ""))
+            lineOpen = p.step != p.steps
         }
+    }
+
+    /// Ends a bar left open by a run that stopped early, so that what is printed next starts a line of its own.
+    public func close() {
+        if lineOpen { write("\n") }
+        lineOpen = false
     }
 
     /// `0:07`, `12:34`, `1:02:03`.

@@ -104,12 +104,10 @@ struct ProgressOptions: ParsableArguments {
 
     var silent: Bool { quiet || progress == .none }
 
-    /// The observer to hand the trainer (nil: silent). Plain and JSON lines come every `logEvery` steps, or
+    /// The renderer to hand the trainer (nil: silent). Plain and JSON lines come every `logEvery` steps, or
     /// every tenth of the run when the config's `logEvery` is 0.
-    func reporter(every: Int, steps: Int) -> ((TrainingProgress) -> Void)? {
-        if silent { return nil }
-        let r = ProgressReporter(mode: progress, every: every > 0 ? every : max(steps / 10, 1))
-        return { r.observe($0) }
+    func reporter(every: Int, steps: Int) -> ProgressReporter? {
+        silent ? nil : ProgressReporter(mode: progress, every: every > 0 ? every : max(steps / 10, 1))
     }
 }
 
@@ -144,10 +142,12 @@ struct Compare: ParsableCommand {
 
     func run() throws {
         let config = try options.resolve()
+        let progress = progressOptions.reporter(every: config.training.logEvery, steps: config.training.steps)
+        defer { progress?.close() }
         let report = try Comparison.run(config, modelFile: model.map { URL(fileURLWithPath: $0) },
                                         runDirectory: out.map { URL(fileURLWithPath: $0) }, mode: try runOptions.mode(),
                                         checkpointEvery: runOptions.checkpointEvery, quiet: progressOptions.silent,
-                                        progress: progressOptions.reporter(every: config.training.logEvery, steps: config.training.steps))
+                                        progress: progress.map { p in { p.observe($0) } })
         print(report.render(format), terminator: "")
         try icl.report(warnings: report.warnings, strict: strict)
     }
@@ -164,9 +164,11 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let config = try options.resolve()
+        let progress = progressOptions.reporter(every: config.training.logEvery, steps: config.training.steps)
+        defer { progress?.close() }
         let report = try Comparison.run(config, runDirectory: URL(fileURLWithPath: out), mode: try runOptions.mode(),
                                         checkpointEvery: runOptions.checkpointEvery, quiet: progressOptions.silent,
-                                        progress: progressOptions.reporter(every: config.training.logEvery, steps: config.training.steps))
+                                        progress: progress.map { p in { p.observe($0) } })
         let last = report.history?.losses.last.map { Cell.format($0) } ?? "—"
         print("trained \(config.name): final training loss \(last); wrote \(out)/{config.json, model.npz, checkpoint.npz, history.csv, history.json, report.md, report.json, report.csv, manifest.json, …}")
     }

@@ -98,6 +98,15 @@ final class OutputCLITests: CLITestCase {
         transcript += "\n# causes FileErrors names for errors the CLI cases above cannot stage\n"
         transcript += causes.map { "\($0.0): \($0.1)" }.joined(separator: "\n") + "\n"
         try assertGolden(transcript, "file_system_errors.txt")
+        // Permission can be staged only without root (root writes anywhere): a read-only directory.
+        if getuid() != 0 {
+            let locked = dir.appendingPathComponent("locked")
+            try FileManager.default.createDirectory(at: locked, withIntermediateDirectories: true)
+            chmod(locked.path, 0o555)
+            defer { chmod(locked.path, 0o755) }
+            let r = try icl(["tasks", "sample", "--batch", "2", "--out", locked.appendingPathComponent("p.npz").path])
+            XCTAssertEqual(r.err, "Error: \(locked.path)/p.npz: cannot write file (permission denied in \(locked.path))\n")
+        }
         XCTAssertFalse(transcript.contains("NSCocoaErrorDomain") || transcript.contains("error 256"))
     }
 
@@ -158,6 +167,15 @@ final class OutputCLITests: CLITestCase {
         XCTAssertTrue(frames.allSatisfy { $0.trimmingCharacters(in: .newlines).count <= 59 }, frames.first!)
         XCTAssertTrue(frames.last!.hasSuffix("ETA 0:00\n") && frames.last!.contains("300/300 100%"), frames.last!)
         XCTAssertEqual(written.filter { $0 == "\n" }.count, 1)
+        bar.close()
+        XCTAssertEqual(written.filter { $0 == "\n" }.count, 1, "a finished bar is already closed")
+        // A run that stops early (a non-finite loss) leaves the bar open; close() ends the line.
+        written = ""
+        let stopped = ProgressReporter(mode: .bar, every: 100, write: { written += $0 }, terminalWidth: 60)
+        stopped.observe(TrainingProgress(label: "x", step: 1, steps: 10, firstStep: 1, loss: 1, gradientNorm: 1,
+                                         learningRate: 0.01, seconds: 0.01))
+        stopped.close()
+        XCTAssertTrue(written.hasPrefix("\r") && written.hasSuffix("\n"), written)
         XCTAssertEqual(ProgressReporter.clock(3725), "1:02:05")
     }
 }

@@ -152,6 +152,11 @@ final class OutputSchemaTests: XCTestCase {
             "demo,ols,OLS (min-norm),,,-inf,1e-300",
         ])
         XCTAssertEqual(t.render(.markdown).split(separator: "\n")[4], "| OLS (min-norm) | -inf | 1.000e-300 |")
+        // Labels become identifiers by one rule.
+        for (label, key) in [("model MSE", "model_mse"), ("acc@5", "acc_at_5"), ("GD on x SPD", "gd_on_x_spd"),
+                             ("ridge λ", "ridge_lambda"), ("prefix MSE at n = 1", "prefix_mse_at_n_1"), ("1-NN", "1_nn")] {
+            XCTAssertEqual(Cell.key(label), key)
+        }
     }
 
     func testHugeContextErrorsAreExplainedWithTheirMedian() throws {
