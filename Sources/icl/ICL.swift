@@ -13,6 +13,14 @@ struct ICL: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "icl",
         abstract: "The in-context learning workbench: which algorithm does this transformer run in its forward pass?",
+        discussion: """
+        Start with `icl presets`, then `icl compare --preset NAME`. Reports, run-directory files, model.npz arrays \
+        and the JSON schema: Docs/Outputs.md.
+
+        Environment: ICL_MAX_MEMORY (allocation cap for untrusted sizes, default 1G), ICL_NUM_THREADS (worker \
+        threads, default all cores; results do not depend on it), ICL_BLAS_AUTOSELECT=0 (keep OpenBLAS's kernel \
+        choice), OPENBLAS_CORETYPE (respected), COLUMNS (width of help and the progress bar).
+        """,
         version: ICL.version,
         subcommands: [Compare.self, Train.self, TasksCommand.self, Eval.self, Baselines.self, PresetsCommand.self, BLASCommand.self],
         defaultSubcommand: nil)
