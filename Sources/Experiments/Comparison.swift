@@ -103,7 +103,9 @@ public struct ComparisonReport {
 public enum Comparison {
     /// Trains (or loads) the configured model on its task family, evaluates it and the family's reference
     /// learners on fresh prompts, and lines each layer up with each reference's best-matching step. With
-    /// `runDirectory`, writes `config.json`, `model.npz`, `history.json` and the reports there (atomically).
+    /// `runDirectory`, writes `config.json`, `model.npz`, `history.csv`/`.json`, the reports (`report.md`, `.json`,
+    /// `.csv`, `table_<id>.csv`, `.html`) and figures there (atomically; `Docs/Outputs.md`). `progress` is called after
+    /// every training step (a `ProgressReporter`); without it, the trainer prints every `logEvery` steps unless `quiet`.
     public static func run(_ config: ExperimentConfig, modelFile: URL? = nil, runDirectory: URL? = nil,
                            mode: RunDirectory.Mode = .fresh, checkpointEvery: Int = 200,
                            quiet: Bool = false, progress: ((TrainingProgress) -> Void)? = nil) throws -> ComparisonReport {
