@@ -42,7 +42,7 @@ let package = Package(
                 exclude: ["README.md"]),
         .executableTarget(
             name: "icl",
-            dependencies: ["NumericCore", "Tasks", "Experiments",
+            dependencies: ["NumericCore", "Tasks", "Training", "Experiments",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "icl-bench", dependencies: ["NumericCore", "Tasks", "ClassicalLearners", "Models", "Training"]),
         .executableTarget(name: "notebook-01-von-oswald", dependencies: ["NumericCore", "Tasks", "ClassicalLearners", "Models", "Analysis", "Experiments", "Plots"],

@@ -54,7 +54,7 @@ for figure in report.figures {
 let row = report.layerRows[0]
 let gdMatch = row.matches.first { $0.key == "GD" }!
 let modelMSE = row.error
-let gdRow = report.baselines.rows.first { if case .text(let s) = $0[0] { return s.hasPrefix("GD, 1 step") } else { return false } }
+let gdRow = report.baselines.rows.first { $0[0].plain.hasPrefix("GD, 1 step") }
 let gdMSE: Double = { if let r = gdRow, case .number(let x) = r[1] { return x } else { return .nan } }()
 nb.paperVersusOurs([
     ("½·MSE of the trained 1-layer LSA", "≈ 0.2 (Fig. 2, read off the plot)", Cell.format(modelMSE / 2), "seed 0, \(config.training.steps) steps"),

@@ -25,6 +25,13 @@ public enum Verdict: Equatable, CustomStringConvertible {
     /// Two or more references within the tie margin of the best.
     case tie([String], relativeDistance: Double)
 
+    /// ρ: the best reference's distance over the model's error.
+    public var relativeDistance: Double {
+        switch self {
+        case .none(_, let r), .match(_, let r), .tie(_, let r): return r
+        }
+    }
+
     public var description: String {
         switch self {
         case .none(let nearest, let r): return "none (nearest: \(nearest), ρ = \(Cell.format(r)))"
@@ -48,6 +55,8 @@ public enum LayerComparison {
         public var error: Double
         /// Per reference: its best step (`single`: a closed form with one step), distance, ILWD and cosine.
         public var matches: [(key: String, match: StepMatch, single: Bool, ilwd: Double?, cosine: Double?)]
+        /// Per reference: the number its best step stands for (steps, iterations, λ, hops).
+        public var stepValues: [Double] = []
         public var verdict: Verdict
     }
 
@@ -70,6 +79,7 @@ public enum LayerComparison {
             let err = error(preds, targets, kind: kind)
             var matches: [(String, StepMatch, Bool, Double?, Double?)] = []
             var scored: [(label: String, score: Double)] = []
+            var values: [Double] = []
             for ref in references {
                 let m = Matching.bestMatches(model: [preds], algorithm: ref.trajectory) { distance($0, $1, kind: kind) }[0]
                 var ilwd: Double?, cosine: Double?
@@ -78,10 +88,11 @@ public enum LayerComparison {
                     cosine = Metrics.meanCosine(mw[s], rw[m.algorithmStep])
                 }
                 matches.append((ref.key, m, ref.trajectory.stepCount == 1, ilwd, cosine))
+                values.append(ref.trajectory.stepValues[m.algorithmStep])
                 let label = ref.trajectory.stepCount == 1 ? ref.key : "\(ref.key) \(m.algorithmLabel)"
                 scored.append((label, m.score))
             }
-            return Row(step: model.stepLabels[s], error: err, matches: matches,
+            return Row(step: model.stepLabels[s], error: err, matches: matches, stepValues: values,
                        verdict: verdict(scored, modelError: max(err, floor), threshold: threshold, tieMargin: tieMargin))
         }
     }
@@ -100,7 +111,9 @@ public enum LayerComparison {
 
     /// The rows as a report table: step, error, then per reference its best step (for references with more
     /// than one), distance, and (where weights exist) ILWD and cosine; then the verdict.
-    public static func table(_ rows: [Row], kind: TargetKind, title: String) -> ReportTable {
+    /// In JSON and CSV the step is its number (`step` 2, `step_label` "layer 2"), each reference's best step its
+    /// number (`gd_step` 3 for three GD steps, `ridge_step` λ), and the verdict carries ρ (`rho`).
+    public static func table(_ rows: [Row], kind: TargetKind, id: String = "layers", title: String) -> ReportTable {
         let dist = kind == .real ? "SPD" : "disagree"
         var columns = ["step", "model \(kind.errorName)"]
         if let first = rows.first {
@@ -110,14 +123,15 @@ public enum LayerComparison {
             }
         }
         columns.append("closest")
-        var table = ReportTable(title: title, columns: columns)
-        for r in rows {
-            var cells: [Cell] = [.text(r.step), .number(r.error)]
-            for m in r.matches {
-                cells += (m.single ? [] : [.text(m.match.algorithmLabel)]) + [.number(m.match.score)]
+        var table = ReportTable(id: id, title: title, columns: columns)
+        for (s, r) in rows.enumerated() {
+            var cells: [Cell] = [.step(r.step, Double(s + 1)), .number(r.error)]
+            for (m, value) in zip(r.matches, r.stepValues) {
+                cells += (m.single ? [] : [.step(m.match.algorithmLabel, value)]) + [.number(m.match.score)]
                 if let ilwd = m.ilwd, let cos = m.cosine { cells += [.number(ilwd), .number(cos)] }
             }
-            cells.append(.text(r.verdict.description))
+            cells.append(.tagged(label: r.verdict.description, value: .text(r.verdict.description),
+                                 fields: [.init("rho", r.verdict.relativeDistance)]))
             table.rows.append(cells)
         }
         return table

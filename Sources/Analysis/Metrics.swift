@@ -12,6 +12,17 @@ public enum Metrics {
             / Double(max(predictions.scalarCount, 1))
     }
 
+    /// The median of the squared errors `(ŷ − y)²`: the typical prompt's error where a few diverging prompts
+    /// make the mean huge (NaN sorts last, so it counts as a large error).
+    public static func medianSquaredError(_ predictions: Tensor, _ targets: Tensor) -> Double {
+        precondition(predictions.shape == targets.shape, "medianSquaredError: \(predictions.shape) vs \(targets.shape)")
+        let squares = zip(predictions.scalars, targets.scalars).map { ($0 - $1) * ($0 - $1) }
+            .sorted { $0 < $1 || (!$0.isNaN && $1.isNaN) }
+        guard !squares.isEmpty else { return .nan }
+        let m = squares.count / 2
+        return squares.count % 2 == 1 ? squares[m] : (squares[m - 1] + squares[m]) / 2
+    }
+
     /// Squared prediction difference, Akyürek et al.'s SPD: `mean((A₁(x′) − A₂(x′))²)` (divide by D for
     /// their normalization). von Oswald et al.'s "prediction difference" is its mean absolute version.
     public static func predictionDistance(_ a: Tensor, _ b: Tensor) -> Double { meanSquaredError(a, b) }

@@ -64,8 +64,7 @@ public struct ComparisonReport {
             let notes: String = t.notes.isEmpty ? "" : "<ul>" + t.notes.map { "<li>\(esc($0))</li>" }.joined() + "</ul>\n"
             return "<h3>\(esc(t.title))</h3>\n<table>\n" + head + rows.joined(separator: "\n") + "\n</table>\n" + notes
         }
-        let all: [ReportTable] = [baselines, layers] + (probes.map { [$0] } ?? []) + (contextCurve.map { [$0] } ?? [])
-        let tables = all.map(table).joined(separator: "\n")
+        let tables = self.tables.map(table).joined(separator: "\n")
         return """
         <!doctype html>
         <html><head><meta charset="utf-8"><title>\(esc(config.name))</title>
@@ -80,21 +79,23 @@ public struct ComparisonReport {
         """
     }
 
+    /// Every table, in the order the Markdown report prints them.
+    public var tables: [ReportTable] { [baselines, layers] + (probes.map { [$0] } ?? []) + (contextCurve.map { [$0] } ?? []) }
+
+    /// The machine-readable report (`Docs/report.schema.json`): the command, resolved config, code version and
+    /// every table.
+    public var document: ReportDocument {
+        ReportDocument(command: "compare", config: String(decoding: config.jsonData(), as: UTF8.self), tables: tables,
+                       warnings: warnings)
+    }
+
     public func render(_ format: ReportTable.Format) -> String {
-        let tables = [baselines, layers] + (probes.map { [$0] } ?? []) + (contextCurve.map { [$0] } ?? [])
         switch format {
         case .markdown:
             let head = "## \(config.name)\n\n\(config.summary)\n\n"
             return head + tables.map { $0.render(.markdown) }.joined(separator: "\n")
-        case .csv:
-            return layers.render(.csv)
-        case .json:
-            func json(_ t: ReportTable) -> String { t.render(.json).trimmingCharacters(in: .whitespacesAndNewlines) }
-            let cfg = String(decoding: config.jsonData(), as: UTF8.self)
-            var out = "{\n\"config\": \(cfg),\n\"baselines\": \(json(baselines)),\n\"layers\": \(json(layers))"
-            if let p = probes { out += ",\n\"probes\": \(json(p))" }
-            if let c = contextCurve { out += ",\n\"contextLength\": \(json(c))" }
-            return out + "\n}\n"
+        case .csv, .json:
+            return document.render(format)
         }
     }
 }
@@ -102,10 +103,12 @@ public struct ComparisonReport {
 public enum Comparison {
     /// Trains (or loads) the configured model on its task family, evaluates it and the family's reference
     /// learners on fresh prompts, and lines each layer up with each reference's best-matching step. With
-    /// `runDirectory`, writes `config.json`, `model.npz`, `history.json` and the reports there (atomically).
+    /// `runDirectory`, writes `config.json`, `model.npz`, `history.csv`/`.json`, the reports (`report.md`, `.json`,
+    /// `.csv`, `table_<id>.csv`, `.html`) and figures there (atomically; `Docs/Outputs.md`). `progress` is called after
+    /// every training step (a `ProgressReporter`); without it, the trainer prints every `logEvery` steps unless `quiet`.
     public static func run(_ config: ExperimentConfig, modelFile: URL? = nil, runDirectory: URL? = nil,
                            mode: RunDirectory.Mode = .fresh, checkpointEvery: Int = 200,
-                           quiet: Bool = false) throws -> ComparisonReport {
+                           quiet: Bool = false, progress: ((TrainingProgress) -> Void)? = nil) throws -> ComparisonReport {
         try config.validate()
         guard checkpointEvery >= 1 else { throw TaskError("--checkpoint-every must be ≥ 1, got \(checkpointEvery)") }
         if let modelFile { try RunDirectory.verify(weights: modelFile, config: config) }
@@ -130,7 +133,7 @@ public enum Comparison {
                 CheckpointPolicy(every: checkpointEvery) { m, state in try Checkpoint.saveState(m, state, to: r.checkpointURL) }
             }
             history = try Trainer.train(&model, task: family, config: training, label: config.name, resume: resume,
-                                        checkpoint: policy)
+                                        checkpoint: policy, progress: quiet ? nil : progress)
         }
         if let run {
             try Checkpoint.save(model, to: run.url.appendingPathComponent("model.npz"))
@@ -146,6 +149,8 @@ public enum Comparison {
         if let run {
             try run.write(Data(report.render(.markdown).utf8), "report.md")
             try run.write(Data(report.render(.json).utf8), "report.json")
+            try run.write(Data(report.render(.csv).utf8), "report.csv")
+            for table in report.tables { try run.write(Data(table.render(.csv).utf8), "table_\(table.id).csv") }
             for figure in report.figures { try run.write(Data(figure.svg.utf8), figure.file) }
             try run.write(Data(report.html.utf8), "report.html")
             try run.writeManifest(config: config, status: "done")
@@ -193,14 +198,14 @@ public enum Comparison {
 
         // Baselines: the model and each reference's query error at its best step.
         let errorName = kind == .real ? "query MSE" : "query error rate"
-        var baselines = ReportTable(title: "Query error of every learner (\(ev.prompts) fresh prompts, n = \(n) context points)",
+        var baselines = ReportTable(id: "baselines", title: "Query error of every learner (\(ev.prompts) fresh prompts, n = \(n) context points)",
                                     columns: ["learner", errorName, "at step"])
         if kind == .real {
-            baselines.rows.append([.text("zero predictor"), .number(Metrics.meanSquaredError(query.ys * 0, query.ys)), .empty])
+            baselines.rows.append([.learner("zero predictor", id: "zero"), .number(Metrics.meanSquaredError(query.ys * 0, query.ys)), .empty])
         }
         for (s, p) in modelTrajectory.predictions.enumerated() where s == modelTrajectory.stepCount - 1 || evalDepth <= 4 {
-            baselines.rows.append([.text(model.name), .number(LayerComparison.error(p, query.ys, kind: kind)),
-                                   .text(modelTrajectory.stepLabels[s])])
+            baselines.rows.append([.learner(model.name, id: "model"), .number(LayerComparison.error(p, query.ys, kind: kind)),
+                                   .step(modelTrajectory.stepLabels[s], modelTrajectory.stepValues[s])])
         }
         baselines.rows += refs.baselineRows
         baselines.notes = refs.baselineNotes
@@ -208,7 +213,7 @@ public enum Comparison {
         // Per layer: each reference's best-matching step, and the honest verdict.
         let rows = LayerComparison.rows(model: modelTrajectory, modelWeights: modelWeights, references: refs.references,
                                         targets: query.ys, kind: kind, threshold: ev.matchThreshold, tieMargin: ev.tieMargin)
-        var layers = LayerComparison.table(rows, kind: kind,
+        var layers = LayerComparison.table(rows, kind: kind, id: "layers",
                                            title: "Which algorithm does each \(model.isDepthAdjustable ? "loop iteration" : "layer") match?")
         var notes: [String] = []
         if kind == .real {
@@ -236,10 +241,10 @@ public enum Comparison {
         let states = model.queryStates(contextXs: cx, contextYs: cy, queries: query.xs)
         guard let first = states.first, first.shape[0] >= 8, states.count == rows.count else { return nil }
         let m = first.shape[0]
-        var table = ReportTable(title: "Linear probes of each \(model.stepNoun)'s hidden state at the query (held-out R²)",
+        var table = ReportTable(id: "probes", title: "Linear probes of each \(model.stepNoun)'s hidden state at the query (held-out R²)",
                                 columns: ["step", "label y"] + references.map { "\($0.key) (matched step)" })
         for (s, h) in states.enumerated() {
-            var row: [Cell] = [.text("\(model.stepNoun) \(s + 1)")]
+            var row: [Cell] = [.step("\(model.stepNoun) \(s + 1)", Double(s + 1))]
             var targets = [query.ys]
             for (r, ref) in references.enumerated() {
                 targets.append(ref.trajectory.predictions[rows[s].matches[r].match.algorithmStep])
@@ -254,6 +259,23 @@ public enum Comparison {
         return table
     }
 
+    /// A reference learner's row label with the numbers its name rounds (GD's steps and η, Newton's iterations,
+    /// the neighbours k).
+    static func learnerCell(_ learner: InContextLearner) -> Cell {
+        switch learner {
+        case let gd as GradientDescent:
+            var fields: [Cell.Field] = [.init("steps", Double(gd.steps))]
+            if case .fixed(let eta) = gd.stepSize { fields.append(.init("learning_rate", eta)) }
+            return .learner(gd.name, fields)
+        case let newton as IterativeNewton: return .learner(newton.name, [.init("steps", Double(newton.steps))])
+        case let nn as NearestNeighbours: return .learner(nn.name, id: "nearest_neighbours", [.init("k", Double(nn.k))])
+        default: return .learner(learner.name)
+        }
+    }
+
+    /// A mean squared error from this size up is flagged under the context-length table (with its median).
+    static let hugeError = 1e6
+
     /// Error (or accuracy) vs number of in-context examples — each point predicted from the ones before it —
     /// for the model's last layer and the references, with Fu et al.'s error similarity to the model.
     static func contextLengthCurve(learner: InContextLearner, references: [InContextLearner], prompts: PromptBatch,
@@ -263,21 +285,31 @@ public enum Comparison {
         let positions = Array(Set([1, 2, n / 4, n / 2, 3 * n / 4, n - 1].filter { $0 >= 1 && $0 < n })).sorted()
         let metric = kind == .real ? "MSE" : "acc"
         let simE = kind == .real ? ["SimE to model"] : []
-        var table = ReportTable(title: "\(kind == .real ? "Error" : "Accuracy") vs number of in-context examples (\(subset.batchSize) prompts)",
+        var table = ReportTable(id: "context_length", title: "\(kind == .real ? "Error" : "Accuracy") vs number of in-context examples (\(subset.batchSize) prompts)",
                                 columns: ["learner"] + simE + positions.map { "\(metric)@\($0)" })
         let model = learner.prefixTrajectory(subset).final
         let rows = [(learner.name, model)] + references.map { ($0.name, $0.prefixTrajectory(subset).final) }
         var curves: [(name: String, values: [Double])] = []
-        for (name, pred) in rows {
+        var alarms: [String] = []
+        for (r, (name, pred)) in rows.enumerated() {
             let curve = kind == .real ? Metrics.errorByContextLength(pred, targets: subset.ys)
                                       : BooleanMetrics.accuracyByPosition(pred, labels: subset.ys)
             curves.append((name, curve))
             let sim: [Cell] = kind == .real ? [.number(Metrics.errorSimilarity(model, pred, targets: subset.ys))] : []
-            table.rows.append([.text(name)] + sim + positions.map { .number(curve[$0]) })
+            let label = r == 0 ? .learner(name, id: "model") : learnerCell(references[r - 1])
+            table.rows.append([label] + sim + positions.map { .number(curve[$0]) })
+            // A mean this large is a few diverging prompts, not a typical error: say so, with the median beside it.
+            if kind == .real, let k = positions.first(where: { !(curve[$0] < hugeError) }) {
+                let median = Metrics.medianSquaredError(pred.slice(alongAxis: 1, k..<(k + 1)), subset.ys.slice(alongAxis: 1, k..<(k + 1)))
+                alarms.append("\(name): MSE@\(k) = \(Cell.format(curve[k])) is a mean over prompts (median \(Cell.format(median)))")
+            }
         }
         table.notes = [kind == .real
             ? "MSE@k: the point after k examples, predicted from them; SimE: mean cosine of the error vectors over positions (Fu et al.)."
             : "acc@k: accuracy on the point after k examples, predicted from them (a 0 counts as wrong)."]
+        if !alarms.isEmpty {
+            table.notes.append(alarms.joined(separator: "; ") + ". A huge mean is a learner diverging on some prompts: a fixed step size tuned with n − 1 examples can exceed 2/λ_max of the loss with fewer examples (GD), so its errors at small k blow up; the median is the typical prompt.")
+        }
         return (table, curves)
     }
 }

@@ -332,7 +332,7 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
 
     public static func load(from url: URL) throws -> ExperimentConfig {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw TaskError("\(url.path): cannot read config (\(error.localizedDescription))") }
+        do { data = try Data(contentsOf: url) } catch { throw TaskError("\(url.path): cannot read config (\(FileErrors.cause(reading: url.path, error)))") }
         return try StrictJSON.decode(ExperimentConfig.self, from: data, source: url.path)
     }
 }

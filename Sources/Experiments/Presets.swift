@@ -9,6 +9,32 @@ public enum Presets {
                                "lsa-boolean-conjunction", "lsa-graph-connectivity", "garg-linear", "garg-linear-interleaved", "yang-looped", "algoformer-linear",
                                "ci-tiny"]
 
+    /// One line per preset for `--help` and `icl presets` (the config's `summary` says more).
+    public static func tagline(_ name: String) -> String {
+        switch name {
+        case "flagship": return "von Oswald: a 1-layer LSA is one GD step (1,500 steps, seconds)"
+        case "looped-flagship": return "looped restricted LSA: GD, then Newton/ridge when looped longer (seconds)"
+        case "von-oswald": return "von Oswald et al. Fig. 2: 1-layer LSA vs one GD step (5,000 steps)"
+        case "mahankali": return "Mahankali: implied step size n/(n + d + 1 + σ²), Gaussian x, σ = 0.5"
+        case "akyurek-deep": return "Akyürek / Fu: a 4-layer LSA moves from GD toward ridge, Newton, OLS"
+        case "gatmiry-looped": return "Ahn / Gatmiry: looped restricted LSA learns A ≈ cI (symmetric A)"
+        case "gatmiry-looped-free": return "as gatmiry-looped with A unconstrained"
+        case "looped-lsa": return "full looped LSA, T = 6 (12 at test): Newton-like, unstable past T"
+        case "covariate-shift": return "Zhang–Frei–Bartlett: mahankali's model evaluated on 2·x"
+        case "raventos-pool": return "Raventós: a pool of 16 tasks, dMMSE vs ridge"
+        case "lsa-gmm": return "Panwar: Gaussian-mixture regression, 3-layer LSA vs the posterior mean"
+        case "lsa-fourier-mixture": return "Panwar: Fourier-series mixture, 2-layer LSA vs the Bayesian average"
+        case "lsa-boolean-conjunction": return "Bhattamishra: Boolean conjunctions (±1), 2-layer LSA"
+        case "lsa-graph-connectivity": return "graph connectivity over adjacency rows, 3-layer LSA vs BFS / k-hop"
+        case "garg-linear": return "Garg: GPT (4 layers, width 64), every-prefix loss, paired tokens"
+        case "garg-linear-interleaved": return "as garg-linear with Garg's interleaved x / y tokens"
+        case "yang-looped": return "Yang: one looped GPT block with input injection (not yet measured)"
+        case "algoformer-linear": return "AlgoFormer: pre-, looped and post-blocks (not yet measured)"
+        case "ci-tiny": return "d = 3, n = 7, 200 steps: the tests' seconds-long run"
+        default: return ""
+        }
+    }
+
     public static func named(_ name: String) throws -> ComparisonConfig {
         switch name {
         case "flagship":

@@ -58,7 +58,7 @@ public struct RunDirectory {
             throw TaskError("\(url.path): exists and is not a directory")
         }
         do { try fm.createDirectory(at: url, withIntermediateDirectories: true) } catch {
-            throw TaskError("\(url.path): cannot create the run directory (\(FileErrors.describe(error, directory: url.deletingLastPathComponent().path)))")
+            throw TaskError("\(url.path): cannot create the run directory (\(FileErrors.cause(creating: url.path, error)))")
         }
         let run = RunDirectory(url: url, lockURL: url.appendingPathComponent(".lock"))
         try run.lock()

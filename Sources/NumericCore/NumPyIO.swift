@@ -289,8 +289,9 @@ public enum NumPy {
     static func readFile(_ url: URL) throws -> Data {
         var info = stat()
         guard stat(url.path, &info) == 0 else {   // stat follows symbolic links, as reading does
-            throw NumPyFormatError("\(url.path): cannot read file (\(String(cString: strerror(errno))))")
+            throw NumPyFormatError("\(url.path): cannot read file (\(FileErrors.cause(reading: url.path, errno: errno)))")
         }
+        guard info.st_mode & S_IFMT != S_IFDIR else { throw NumPyFormatError("\(url.path): cannot read file (it is a directory)") }
         guard info.st_mode & S_IFMT == S_IFREG else { throw NumPyFormatError("\(url.path): not a regular file") }
         let size = Int(info.st_size)
         let limit = maxArrayBytes.addingReportingOverflow(maxArrayBytes / 256 + (1 << 20))
@@ -300,7 +301,7 @@ public enum NumPy {
                 + "raise it with \(ResourceLimits.environmentVariable)")
         }
         do { return try Data(contentsOf: url) } catch {
-            throw NumPyFormatError("\(url.path): cannot read file (\(error.localizedDescription))")
+            throw NumPyFormatError("\(url.path): cannot read file (\(FileErrors.cause(reading: url.path, error)))")
         }
     }
 
@@ -357,13 +358,69 @@ public enum FileErrors {
         }
     }
 
-    /// The POSIX cause behind a Foundation file error, in the same words.
+    /// The POSIX cause behind a Foundation file error, in the same words (Foundation's own codes mapped too).
     public static func describe(_ error: Error, directory: String) -> String {
         let e = error as NSError
         if let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
             return describe(Int32(underlying.code), directory: directory)
         }
         if e.domain == NSPOSIXErrorDomain { return describe(Int32(e.code), directory: directory) }
+        if e.domain == NSCocoaErrorDomain {
+            switch e.code {
+            case 4, 260: return "no such file or directory"
+            case 257, 513: return "permission denied in \(directory)"
+            case 516: return "it already exists"
+            case 640: return describe(ENOSPC, directory: directory)
+            case 642: return describe(EROFS, directory: directory)
+            default: break
+            }
+        }
         return e.localizedDescription
+    }
+
+    /// Why `path` cannot be read, from the file system itself (Foundation's errors often carry a generic code):
+    /// a directory where a file should be, no such file, a file where a directory should be, permission.
+    public static func cause(reading path: String, _ error: Error? = nil, errno code: Int32 = 0) -> String {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            if info.st_mode & S_IFMT == S_IFDIR { return "it is a directory" }
+            if access(path, R_OK) != 0 { return "permission denied" }
+        } else if let blocker = fileInPath(path) {
+            return "\(blocker) is a file, not a directory"
+        } else if errno == ENOENT || code == ENOENT {
+            return "no such file"
+        }
+        if let error { return describe(error, directory: (path as NSString).deletingLastPathComponent) }
+        return code != 0 ? String(cString: strerror(code)) : "unknown cause"
+    }
+
+    /// Why directory `path` cannot be created: a file where a directory should be, or the nearest existing
+    /// ancestor's permission or read-only file system, else Foundation's error in plain words.
+    public static func cause(creating path: String, _ error: Error) -> String {
+        if let blocker = fileInPath(path) { return "\(blocker) is a file, not a directory" }
+        var dir = path
+        while !dir.isEmpty && dir != "/" {
+            dir = (dir as NSString).deletingLastPathComponent
+            var info = stat()
+            guard stat(dir.isEmpty ? "." : dir, &info) == 0 else { continue }
+            if access(dir.isEmpty ? "." : dir, W_OK) != 0 { return describe(errno, directory: dir) }
+            break
+        }
+        return describe(error, directory: (path as NSString).deletingLastPathComponent)
+    }
+
+    /// The first component of `path` (the path itself included) that exists and is not a directory, when
+    /// `path` names something inside it.
+    static func fileInPath(_ path: String) -> String? {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        let parts = path.split(separator: "/")
+        for (i, part) in parts.enumerated() where i < parts.count - 1 {
+            prefix += "/" + part
+            var info = stat()
+            if stat(prefix, &info) == 0 && info.st_mode & S_IFMT != S_IFDIR {
+                return path.hasPrefix("/") ? prefix : String(prefix.dropFirst(2))
+            }
+        }
+        return nil
     }
 }

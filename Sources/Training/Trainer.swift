@@ -232,12 +232,13 @@ public struct CheckpointPolicy {
 
 public enum Trainer {
     /// The one training loop, for any model and any task family: fresh prompts every step, Adam, optional
-    /// clipping, progress on stderr. Deterministic given `config.seed` and the model's initial value; from a
+    /// clipping, progress on stderr (or to `progress`, called after every step). Deterministic given `config.seed` and the model's initial value; from a
     /// `resume` state (saved by `checkpoint`) it continues to the same final bits as an uninterrupted run.
     @discardableResult
     public static func train<M: ICLModel, F: TaskFamily>(_ model: inout M, task: F, config: TrainingConfig,
                                                          label: String = "train", resume: TrainingState? = nil,
-                                                         checkpoint: CheckpointPolicy? = nil) throws -> TrainingHistory {
+                                                         checkpoint: CheckpointPolicy? = nil,
+                                                         progress: ((TrainingProgress) -> Void)? = nil) throws -> TrainingHistory {
         try config.validate()
         try task.validate()
         guard task.layouts.contains(model.layout) || (model.layout.isRows && task.layouts.contains(where: \.isRows)) else {
@@ -295,7 +296,12 @@ public enum Trainer {
             adam.update(&model, along: grad)
             history.record(step: step, loss: loss, gradientNorm: norm, learningRate: adam.learningRate,
                            seconds: Date().timeIntervalSince(start))
-            if config.logEvery > 0 && (step == 1 || step == config.steps || step % config.logEvery == 0) {
+            // Every step goes to the observer (a `ProgressReporter`); without one, a line every `logEvery` steps.
+            if let progress {
+                progress(TrainingProgress(label: label, step: step, steps: config.steps, firstStep: first, loss: loss,
+                                          gradientNorm: norm, learningRate: adam.learningRate,
+                                          seconds: Date().timeIntervalSince(start)))
+            } else if config.logEvery > 0 && (step == 1 || step == config.steps || step % config.logEvery == 0) {
                 let rate = Double(step - first + 1) / max(Date().timeIntervalSince(start), 1e-9)
                 FileHandle.standardError.write(String(format: "%@: step %d/%d  loss %.5f  (%.0f steps/s)\n",
                                                       label, step, config.steps, loss, rate).data(using: .utf8)!)

@@ -5,22 +5,22 @@ import Tasks
 /// The task-family options shared by `icl tasks sample` and `icl baselines`. Strings end here: each option is
 /// turned into the family's typed config, and an option that does not apply to the chosen family is an error.
 struct FamilyOptions: ParsableArguments {
-    @Option(help: "Task family: linear, boolean, fourier, gmm or graph.") var family: String?
-    @Option(parsing: .unconditional, help: "Points per prompt N (graphs: V + 1, set by --vertices).") var points: Int?
+    @Option(help: "Task family: linear, boolean, fourier, gmm or graph (default: the preset's; else linear for tasks sample, boolean for baselines).") var family: String?
+    @Option(parsing: .unconditional, help: "Points per prompt N (default linear 11, gmm 11, boolean 70, fourier 41; graphs: V + 1, set by --vertices).") var points: Int?
     // Linear regression and Gaussian mixtures.
     @Option(parsing: .unconditional, help: "linear, gmm: input dimension D (default 10; gmm 5).") var dimension: Int?
     @Option(parsing: .unconditional, help: "linear, gmm: label noise σ (default 0; gmm 0.1).") var noise: Double?
-    @Option(help: "linear: inputs gaussian, uniform or ill-conditioned.") var inputs: String?
+    @Option(help: "linear: inputs gaussian (default), uniform (U(−½, ½)) or ill-conditioned.") var inputs: String?
     @Option(parsing: .unconditional, help: "linear: condition number κ for ill-conditioned inputs (default 100).") var kappa: Double?
-    @Option(help: "linear: weights gaussian, sparse or pool.") var weights: String?
+    @Option(help: "linear: weights gaussian (default), sparse or pool.") var weights: String?
     @Option(parsing: .unconditional, help: "linear: non-zeros k for sparse weights (default 2).") var sparsity: Int?
     @Option(parsing: .unconditional, help: "linear: pool size M for pool weights (default 64).") var poolSize: Int?
-    @Option(parsing: .unconditional, help: "linear: evaluation-time covariate shift x ← c·x.") var inputScale: Double?
+    @Option(parsing: .unconditional, help: "linear: evaluation-time covariate shift x ← c·x (default 1).") var inputScale: Double?
     @Option(parsing: .unconditional, help: "gmm: distance of the two component means ±μ·e₁ from 0 (default 3).") var mixtureMean: Double?
     // Boolean functions.
-    @Option(name: .customLong("class"), help: "boolean: class, one of \(BooleanFunctionClass.names.joined(separator: ", ")).")
+    @Option(name: .customLong("class"), help: "boolean: class, one of \(BooleanFunctionClass.names.joined(separator: ", ")) (default conjunction).")
     var functionClass: String?
-    @Option(help: "boolean: k (sparse-parity support, sparse-disjunction literals, nearest-neighbour random prefix; default 2).")
+    @Option(parsing: .unconditional, help: "boolean: k (sparse-parity support, sparse-disjunction literals, nearest-neighbour random prefix; default 2).")
     var k: Int?
     @Option(parsing: .unconditional, help: "boolean: variables n (default 28).") var variables: Int?
     @Flag(help: "boolean: put the class's teaching sequence first (conjunction, monotone-conjunction, dnf3).")

@@ -76,11 +76,12 @@ final class AnalysisTests: XCTestCase {
         var t = ReportTable(title: "T", columns: ["a", "b, c"], notes: ["note"])
         t.rows = [[.text("x"), .number(0.5)], [.integer(3), .empty]]
         XCTAssertEqual(t.render(.markdown), "### T\n\n| a | b, c |\n|---|---|\n| x | 0.5000 |\n| 3 |  |\n\n- note\n")
-        XCTAssertEqual(t.render(.csv), "a,\"b, c\"\nx,0.5000\n3,\n")
+        // CSV and JSON key columns by identifier and keep full precision.
+        XCTAssertEqual(t.render(.csv), "a,b_c\nx,0.5\n3,\n")
         let json = try! JSONSerialization.jsonObject(with: Data(t.render(.json).utf8)) as! [String: Any]
         let rows = json["rows"] as! [[String: Any]]
-        XCTAssertEqual(rows[0]["b, c"] as? Double, 0.5)
-        XCTAssertEqual(rows[1]["a"] as? Int, 3)
+        XCTAssertEqual(rows[0]["b_c"] as? Double, 0.5)
+        XCTAssertTrue(rows[1]["b_c"] is NSNull)
     }
 
     func testLinearProbeRecoversLinearTargetsAndNotNoise() throws {

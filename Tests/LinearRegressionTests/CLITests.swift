@@ -42,8 +42,9 @@ final class CLITests: CLITestCase {
         let r = try icl(["compare", "--preset", "ci-tiny", "--format", "json", "--quiet"])
         XCTAssertEqual(r.status, 0, r.err)
         let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
-        let layers = (json["layers"] as! [String: Any])["rows"] as! [[String: Any]]
+        let layers = ((json["tables"] as! [String: Any])["layers"] as! [String: Any])["rows"] as! [[String: Any]]
         XCTAssertEqual(layers.first?["closest"] as? String, "GD 1")
+        XCTAssertEqual(layers.first?["gd_step"] as? Int, 1)
         // Train into a run directory, then compare from its config and weights: the same numbers.
         let run = dir.appendingPathComponent("run").path
         let t = try icl(["train", "--preset", "ci-tiny", "--out", run, "--quiet"])
@@ -54,27 +55,31 @@ final class CLITests: CLITestCase {
         }
         let again = try icl(["compare", "--config", "\(run)/config.json", "--model", "\(run)/model.npz", "--format", "csv"])
         XCTAssertEqual(again.status, 0, again.err)
-        let first = try String(contentsOfFile: "\(run)/report.md", encoding: .utf8)
-        let modelRow = again.out.split(separator: "\n")[1].split(separator: ",")
-        XCTAssertTrue(first.contains("| \(modelRow[0]) | \(modelRow[1]) |"), "reloaded model reproduces the trained one")
+        // The tidy CSV: `table` first; the model's baseline row carries its error at full precision, the same
+        // bits as the trained run's report.csv.
+        let lines = again.out.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines[0].hasPrefix("table,learner,learner_label,"), lines[0])
+        let first = try String(contentsOfFile: "\(run)/report.csv", encoding: .utf8)
+        let modelRow = try XCTUnwrap(lines.first { $0.hasPrefix("baselines,model,") })
+        XCTAssertTrue(first.contains(modelRow), "reloaded model reproduces the trained one: \(modelRow)")
     }
 
     func testSampleThenEvalPrompts() throws {
         let file = dir.appendingPathComponent("p.npz").path
         let s = try icl(["tasks", "sample", "--dimension", "4", "--points", "9", "--batch", "50", "--noise", "0.1", "--out", file])
         XCTAssertEqual(s.status, 0, s.err)
-        let e = try icl(["eval", "--prompts", file, "--format", "csv"])
+        let e = try icl(["eval", "--prompts", file, "--format", "json"])
         XCTAssertEqual(e.status, 0, e.err)
-        XCTAssertTrue(e.out.hasPrefix("learner,query MSE (last point)"), e.out)
-        XCTAssertTrue(e.out.contains("OLS (min-norm),"))
-        // Each GD row is labelled with its step count and runs the η tuned for that count, so 20 steps do
+        let json = try JSONSerialization.jsonObject(with: Data(e.out.utf8)) as! [String: Any]
+        let table = (json["tables"] as! [String: Any])["eval"] as! [String: Any]
+        let rows = table["rows"] as! [[String: Any]]
+        XCTAssertTrue(rows.contains { $0["learner"] as? String == "ols" && $0["learner_label"] as? String == "OLS (min-norm)" })
+        // Each GD row is identified by its step count and runs the η tuned for that count, so 20 steps do
         // not diverge at the query (they did when they reused the 1-step η).
-        let rows = e.out.split(separator: "\n").map(String.init)
-        let gd1 = rows.first { $0.hasPrefix("\"GD, 1 step ") }, gd20 = rows.first { $0.hasPrefix("\"GD, 20 steps ") }
-        XCTAssertNotNil(gd1, e.out)
-        XCTAssertNotNil(gd20, e.out)
-        func queryMSE(_ row: String) -> Double { Double(row.split(separator: ",").reversed()[3])! }
-        XCTAssertLessThan(queryMSE(gd20!), queryMSE(gd1!), e.out)
+        let gd = rows.filter { $0["learner"] as? String == "gd" }
+        let gd1 = try XCTUnwrap(gd.first { $0["steps"] as? Int == 1 }), gd20 = try XCTUnwrap(gd.first { $0["steps"] as? Int == 20 })
+        XCTAssertLessThan(gd20["query_mse"] as! Double, gd1["query_mse"] as! Double, e.out)
+        XCTAssertNotEqual(gd1["learning_rate"] as? Double, gd20["learning_rate"] as? Double)
     }
 
     func testBadInputGivesOneClearErrorAndNonZeroExit() throws {
@@ -200,6 +205,16 @@ final class CLITests: CLITestCase {
         let neg = try icl(["tasks", "sample", "--dimension", "-1", "--out", dir.appendingPathComponent("n.npz").path])
         XCTAssertNotEqual(neg.status, 0)
         XCTAssertTrue(neg.err.contains("dimension must be ≥ 1, got -1"), neg.err)
+        for (args, expected) in [(["tasks", "sample", "--batch", "-1"], "--batch must be ≥ 1, got -1"),
+                                 (["baselines", "--prompts", "-5"], "--prompts must be ≥ 1, got -5"),
+                                 (["baselines", "--class", "sparse-parity", "--k", "-2", "--variables", "6"], "k = -2"),
+                                 (["compare", "--preset", "ci-tiny", "--steps", "-3"], "steps must be ≥ 0, got -3"),
+                                 (["train", "--preset", "ci-tiny", "--checkpoint-every", "-4", "--out", dir.appendingPathComponent("c").path],
+                                  "--checkpoint-every must be ≥ 1, got -4")] {
+            let r = try icl(args + (args[0] == "tasks" ? ["--out", dir.appendingPathComponent("n.npz").path] : []))
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.err.contains(expected) && r.err.split(separator: "\n").count == 1, "\(args): \(r.err)")
+        }
         // Each file-system failure is one line naming the path and the cause.
         let file = dir.appendingPathComponent("plain")
         FileManager.default.createFile(atPath: file.path, contents: Data())
@@ -208,7 +223,7 @@ final class CLITests: CLITestCase {
             (["tasks", "sample", "--batch", "2", "--out", dir.appendingPathComponent("missing/x.npz").path], "no such directory"),
             (["tasks", "sample", "--batch", "2", "--out", dir.path], "it is a directory"),
             (["train", "--preset", "ci-tiny", "--quiet", "--out", file.path], "exists and is not a directory"),
-            (["eval", "--prompts", dir.path], "not a regular file"),
+            (["eval", "--prompts", dir.path], "it is a directory"),
         ]
         for (args, expected) in cases {
             let r = try icl(args)

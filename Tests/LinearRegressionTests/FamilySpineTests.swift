@@ -29,7 +29,7 @@ final class FamilySpineTests: XCTestCase {
     }
 
     func baseline(_ report: ComparisonReport, _ label: String) -> Double? {
-        for row in report.baselines.rows where row.first == .text(label) { if case .number(let x) = row[1] { return x } }
+        for row in report.baselines.rows where row.first?.plain == label { if case .number(let x) = row[1] { return x } }
         return nil
     }
 
@@ -82,7 +82,7 @@ final class FamilySpineTests: XCTestCase {
         let pme = GaussianMixtureBayes(means: task.means.map { Tensor(shape: [3], scalars: $0) }, mixing: task.mixing,
                                        covariance: Tensor.identity(3), noise: 0.2)
         let pred = pme.trajectory(contextXs: e.cx, contextYs: e.cy, queries: e.qx).final
-        let label = report.baselines.rows.first { if case .text(let s) = $0[0] { return s.hasPrefix("mixture posterior mean") } else { return false } }!
+        let label = report.baselines.rows.first { $0[0].plain.hasPrefix("mixture posterior mean") }!
         guard case .number(let reported) = label[1] else { return XCTFail("PME row") }
         XCTAssertEqual(reported, Metrics.meanSquaredError(pred, e.qy), accuracy: 1e-12)
         // The exact Bayes predictor is the best any learner can do in expectation: no reference beats it by much.

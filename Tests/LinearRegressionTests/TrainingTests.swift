@@ -87,14 +87,14 @@ final class TrainingTests: XCTestCase {
         task.noise = 0.3
         config.task = .linearRegression(task)
         let report = try Comparison.run(config, quiet: true)
-        XCTAssertTrue(report.baselines.rows.contains { $0.first == .text("dMMSE (the pool's posterior mean)") })
+        XCTAssertTrue(report.baselines.rows.contains { $0.first?.plain == "dMMSE (the pool's posterior mean)" })
         XCTAssertTrue(report.baselines.notes.contains { $0.contains("SPD(model, dMMSE)") })
     }
 
     func testComparisonOfTheTinyPresetShowsOneGDStep() throws {
         let report = try Comparison.run(try Presets.named("ci-tiny"), quiet: true)
         let row = report.layers.rows[0]
-        XCTAssertEqual(row.last, .text("GD 1"), "a trained 1-layer LSA is closest to one GD step: \(report.render(.markdown))")
+        XCTAssertEqual(row.last?.plain, "GD 1", "a trained 1-layer LSA is closest to one GD step: \(report.render(.markdown))")
         guard case .number(let cosine) = row[5] else { return XCTFail("GD cos") }
         XCTAssertGreaterThan(cosine, 0.99)
     }

@@ -185,7 +185,7 @@ final class TransformerTests: XCTestCase {
         let report = try Comparison.run(config, quiet: true)
         let mse = report.layerRows.last!.error
         XCTAssertLessThan(mse, 0.5, report.render(.markdown))
-        guard let curve = report.contextCurve, let avg = curve.rows.first(where: { $0[0] == .text("averaging") }),
+        guard let curve = report.contextCurve, let avg = curve.rows.first(where: { $0[0].plain == "averaging" }),
               case .number(let avgLast) = avg.last!, case .number(let modelLast) = curve.rows[0].last! else {
             return XCTFail("curve rows")
         }

@@ -37,14 +37,15 @@ struct FamilyReferences {
     var layerNotes: [String] = []
     var curveLearners: [InContextLearner] = []
 
-    /// Adds a reference and its baseline row (its query error at its best step).
+    /// Adds a reference and its baseline row (its query error at its best step); `fields` are the numbers its
+    /// label rounds (JSON and CSV carry them at full precision).
     mutating func add(_ key: String, _ trajectory: Trajectory, weights: [Tensor]? = nil, baseline: String? = nil,
-                      targets: Tensor, kind: TargetKind) {
+                      fields: [Cell.Field] = [], targets: Tensor, kind: TargetKind) {
         references.append(ReferenceTrajectory(key: key, trajectory: trajectory, weights: weights))
         let errs = trajectory.predictions.map { LayerComparison.error($0, targets, kind: kind) }
         let best = errs.indices.min { errs[$0] < errs[$1] }!
-        baselineRows.append([.text(baseline ?? trajectory.learner), .number(errs[best]),
-                             trajectory.stepCount == 1 ? .empty : .text(trajectory.stepLabels[best])])
+        baselineRows.append([.learner(baseline ?? trajectory.learner, id: Cell.key(key), fields), .number(errs[best]),
+                             trajectory.stepCount == 1 ? .empty : .step(trajectory.stepLabels[best], trajectory.stepValues[best])])
     }
 
     /// The references of the evaluation task's family.

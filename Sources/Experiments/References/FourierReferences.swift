@@ -28,7 +28,7 @@ extension FamilyReferences {
         refs.add("min-norm", ctx.run(minNorm), baseline: minNorm.name, targets: ys, kind: .real)
         refs.add("1-NN", ctx.run(NearestNeighbours(k: 1)), baseline: "1-nearest neighbour", targets: ys, kind: .real)
         refs.add("GD on x", ctx.run(gd), baseline: "GD on x (η = \(Cell.format(eta)), line-searched for \(ctx.trainDepth) step\(ctx.trainDepth == 1 ? "" : "s"))",
-                 targets: ys, kind: .real)
+                 fields: [.init("learning_rate", eta)], targets: ys, kind: .real)
         refs.add("OLS on x", ctx.run(LeastSquares()), baseline: "OLS on x (linear in x)", targets: ys, kind: .real)
         refs.curveLearners = [bma, oracle, minNorm, NearestNeighbours(k: 1), LeastSquares()]
         refs.layerNotes.append("Fourier features: BMA = exact Bayesian model average over N (evidence weights), oracle = Bayes with each prompt's true N, min-norm = least squares on N_max = \(task.maxFrequency) features; GD / OLS on x treat x itself as a 1-D linear-regression input.")

@@ -14,7 +14,7 @@ extension FamilyReferences {
         let bayes = GaussianMixtureBayes(means: task.means.map { Tensor(shape: [d], scalars: $0) }, mixing: task.mixing,
                                          covariance: Tensor.identity(d) * (task.scale * task.scale), noise: noise)
         refs.add("PME", ctx.run(bayes), baseline: "mixture posterior mean (exact Bayes, σ = \(Cell.format(noise)))",
-                 targets: ctx.query.ys, kind: .real)
+                 fields: [.init("noise", noise)], targets: ctx.query.ys, kind: .real)
         refs.curveLearners.insert(bayes, at: 0)
         refs.layerNotes.append("PME: the exact posterior mean of the \(task.means.count)-component Gaussian mixture of regressions (Panwar et al.), component weights by evidence.")
         return refs

@@ -20,8 +20,9 @@ extension FamilyReferences {
         let gdT = ctx.run(gd)
         refs.references.append(ReferenceTrajectory(key: "GD", trajectory: gdT))
         let k = ctx.trainDepth
-        refs.baselineRows.append([.text("GD, \(k) step\(k == 1 ? "" : "s") (η = \(Cell.format(eta)), line-searched)"),
-                                  .number(Metrics.meanSquaredError(gdT.predictions[k - 1], ys)), .integer(k)])
+        refs.baselineRows.append([.learner("GD, \(k) step\(k == 1 ? "" : "s") (η = \(Cell.format(eta)), line-searched)", id: "gd",
+                                           [.init("steps", Double(k)), .init("learning_rate", eta)]),
+                                  .number(Metrics.meanSquaredError(gdT.predictions[k - 1], ys)), .step(String(k), Double(k))])
         for (key, learner, label) in [("Newton", IterativeNewton(steps: ev.newtonSteps) as InContextLearner, "Newton (best iterate)"),
                                       ("ridge", ridge, "ridge (best λ on the path)")] {
             refs.add(key, ctx.run(learner), baseline: label, targets: ys, kind: .real)
@@ -44,12 +45,14 @@ extension FamilyReferences {
             let dmmse = ctx.run(DiscreteMMSE(pool: pool, noise: max(task.noise, 1e-3)))
             let ridge = ctx.run(Ridge(penalty: max(task.noise * task.noise, 1e-6)))
             let final = ctx.modelTrajectory.final
-            refs.baselineRows.append([.text("dMMSE (the pool's posterior mean)"), .number(Metrics.meanSquaredError(dmmse.final, ys)), .empty])
+            refs.baselineRows.append([.learner("dMMSE (the pool's posterior mean)"), .number(Metrics.meanSquaredError(dmmse.final, ys)), .empty])
             refs.baselineNotes.append("Task pool of M = \(pool.shape[0]): SPD(model, dMMSE) = \(Cell.format(Metrics.predictionDistance(final, dmmse.final))), SPD(model, ridge λ = σ²) = \(Cell.format(Metrics.predictionDistance(final, ridge.final))).")
         }
         if task.noise > 0, case .gaussian(let tau) = task.weights {
             let bayes = ctx.run(BayesGaussian(priorScale: tau, noise: task.noise))
-            refs.baselineRows.append([.text("Bayes posterior mean (ridge λ = σ²/τ² = \(Cell.format(task.noise * task.noise / (tau * tau))))"),
+            let lambda = task.noise * task.noise / (tau * tau)
+            refs.baselineRows.append([.learner("Bayes posterior mean (ridge λ = σ²/τ² = \(Cell.format(lambda)))", id: "bayes",
+                                               [.init("ridge_penalty", lambda)]),
                                       .number(Metrics.meanSquaredError(bayes.final, ys)), .empty])
         }
         refs.layerNotes += impliedStepNotes(task, ctx, eta: eta, cx: cx, cy: cy)
