@@ -12,14 +12,19 @@
 #include "BLASRuntime.h"
 #include "Lanes.h"
 
-// C = Σ_{i<n} z_i z_iᵀ (upper triangle computed, mirrored).
+// C = Σ_{i<n} z_i z_iᵀ (upper triangle computed, mirrored), i in blocks of 4 so that each row of C is loaded
+// and stored once per block.
 INLINE void covariance(const vd *restrict Z, long n, long e, vd *restrict C) {
     for (long a = 0; a < e * e; a++) C[a] = (vd){0};
-    for (long i = 0; i < n; i++) {
-        const vd *zi = Z + i * e;
+    for (long i0 = 0; i0 < n; i0 += 4) {
+        const long ib = n - i0 < 4 ? n - i0 : 4;
         for (long a = 0; a < e; a++) {
-            const vd za = zi[a];
-            for (long b = a; b < e; b++) C[a * e + b] += za * zi[b];
+            vd *row = C + a * e;
+            for (long i = i0; i < i0 + ib; i++) {
+                const vd *zi = Z + i * e;
+                const vd za = zi[a];
+                for (long b = a; b < e; b++) row[b] += za * zi[b];
+            }
         }
     }
     for (long a = 0; a < e; a++)
@@ -47,12 +52,16 @@ INLINE void times_c(const vd *restrict x, const vd *restrict C, long e, vd *rest
     }
 }
 
-// M[b, k] += u_b v_k for a per-prompt M [e, e].
-INLINE void outer_add(const vd *restrict u, const vd *restrict v, long e, vd *restrict m) {
+// M[b, k] += Σ_rr u[rr, b] v[rr, k] over a block of rb rows (rb ≤ ROWS): row b of M is loaded once per block.
+enum { ROWS = 4 };
+INLINE void outer_add_rows(const vd *restrict u, const vd *restrict v, long rb, long e, vd *restrict m) {
     for (long b = 0; b < e; b++) {
-        const vd ub = u[b];
         vd *row = m + b * e;
-        for (long k = 0; k < e; k++) row[k] += ub * v[k];
+        for (long rr = 0; rr < rb; rr++) {
+            const vd ub = u[rr * e + b];
+            const vd *vr = v + rr * e;
+            for (long k = 0; k < e; k++) row[k] += ub * vr[k];
+        }
     }
 }
 
@@ -109,8 +118,8 @@ INLINE void backward_body(const double *z, long count, long t, long e, long n, l
     const double scale = 1.0 / (double)(n > 0 ? n : 1);
     double *at = transposed(wkq, heads, e), *bt = transposed(wpv, heads, e);
     vd *Z = alloc_vd(t * e), *G = alloc_vd(r_count * e), *dZ = alloc_vd(t * e), *C = alloc_vd(ee), *dC = alloc_vd(ee);
-    vd *dA = alloc_vd(heads * ee), *dB = alloc_vd(heads * ee), *tmp = alloc_vd(6 * e);
-    vd *y = tmp, *w = y + e, *du = w + e, *dw = du + e, *dy = dw + e;
+    vd *dA = alloc_vd(heads * ee), *dB = alloc_vd(heads * ee), *tmp = alloc_vd(5 * ROWS * e + e);
+    vd *y = tmp, *w = y + ROWS * e, *du = w + ROWS * e, *dw = du + ROWS * e, *dy = dw + ROWS * e, *dza = dy + ROWS * e;
     for (long p0 = 0; p0 < count; p0 += LANES) {
         const long lanes = count - p0 < LANES ? count - p0 : LANES;
         load_group(z + p0 * t * e, lanes, t * e, lane_layout, Z);
@@ -121,27 +130,29 @@ INLINE void backward_body(const double *z, long count, long t, long e, long n, l
             for (long a = 0; a < t * e; a++) dZ[a] = (vd){0};
             for (long a = 0; a < r_count * e; a++) dZ[row_start * e + a] = G[a];      // the residual path
         }
-        for (long r = 0; r < r_count; r++) {
-            const vd *zr = Z + (row_start + r) * e;
-            for (long b = 0; b < e; b++) du[b] = scale * G[r * e + b];
+        // Rows in blocks of ROWS: the per-row vectors first, then each weight-gradient outer product summed
+        // over the block while its rows of dA, dB, dC stay in registers.
+        for (long r0 = 0; r0 < r_count; r0 += ROWS) {
+            const long rb = r_count - r0 < ROWS ? r_count - r0 : ROWS;
+            const vd *zr0 = Z + (row_start + r0) * e;                         // the block's rows, contiguous
+            for (long a = 0; a < rb * e; a++) du[a] = scale * G[r0 * e + a];
             for (long h = 0; h < heads; h++) {
                 const double *a = wkq + h * ee, *bm = wpv + h * ee;
-                vd *da = dA + h * ee, *db = dB + h * ee;
-                times_mt(zr, at + h * ee, e, y);                   // recompute y = z_r Aᵀ, w = y C
-                times_c(y, C, e, w);
-                // u = w Bᵀ:  dB += duᵀ w,  dw = du B.
-                outer_add(du, w, e, db);
-                times_mt(du, bm, e, dw);
-                // w = y C:  dy = dw C (C symmetric),  dC += yᵀ dw.
-                times_c(dw, C, e, dy);
-                if (dz) outer_add(y, dw, e, dC);
-                // y = z_r Aᵀ:  dA += dyᵀ z_r,  dz_r += dy A.
-                outer_add(dy, zr, e, da);
-                if (dz) {
-                    vd *dzr = dZ + (row_start + r) * e;
-                    times_mt(dy, a, e, tmp + 5 * e);
-                    for (long k = 0; k < e; k++) dzr[k] += tmp[5 * e + k];
+                for (long rr = 0; rr < rb; rr++) {
+                    const long o = rr * e;
+                    times_mt(zr0 + o, at + h * ee, e, y + o);                   // recompute y = z_r Aᵀ, w = y C
+                    times_c(y + o, C, e, w + o);
+                    times_mt(du + o, bm, e, dw + o);                            // u = w Bᵀ:  dw = du B
+                    times_c(dw + o, C, e, dy + o);                              // w = y C:  dy = dw C (C symmetric)
+                    if (dz) {                                                   // y = z_r Aᵀ:  dz_r += dy A
+                        vd *dzr = dZ + (row_start + r0 + rr) * e;
+                        times_mt(dy + o, a, e, dza);
+                        for (long k = 0; k < e; k++) dzr[k] += dza[k];
+                    }
                 }
+                outer_add_rows(du, w, rb, e, dB + h * ee);                      // dB += duᵀ w
+                if (dz) outer_add_rows(y, dw, rb, e, dC);                      // dC += yᵀ dw
+                outer_add_rows(dy, zr0, rb, e, dA + h * ee);                    // dA += dyᵀ z_r
             }
         }
         if (dz) {
@@ -149,7 +160,7 @@ INLINE void backward_body(const double *z, long count, long t, long e, long n, l
             for (long k = 0; k < e; k++)
                 for (long b = k; b < e; b++) { const vd s = dC[k * e + b] + dC[b * e + k]; dC[k * e + b] = s; dC[b * e + k] = s; }
             for (long i = 0; i < n; i++) {
-                vd *dzi = dZ + i * e, *s_zi = tmp + 5 * e;
+                vd *dzi = dZ + i * e, *s_zi = dza;
                 times_c(Z + i * e, dC, e, s_zi);
                 for (long k = 0; k < e; k++) dzi[k] += s_zi[k];
             }
