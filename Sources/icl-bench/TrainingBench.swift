@@ -81,3 +81,35 @@ struct TrainingPoint {
             + String(format: "\"median_step_ms\": %.3f, \"steps_per_s\": %.2f}", median * 1e3, 1 / median)
     }
 }
+
+/// GPT training throughput in the peer's setting (shared/peers/b_gpt_train.py): d = 5, 11 points interleaved
+/// as 22 tokens, 4 pre-LN blocks of width 64 with 4 heads, B = 64, Adam lr 1e-4, the loss at every x token,
+/// fresh prompts every step; `microBatches` splits each batch over the cores (the same bits at any thread
+/// count). With `looped`, one block applied that many times with input injection (c_looped_train.py's model).
+struct GPTPoint {
+    var layers = 4, width = 64, heads = 4, batch = 64, steps = 40, microBatches = 1
+    var looped: Int? = nil
+
+    func run() -> String {
+        let task = LinearRegressionTask(dimension: 5, points: 11)
+        var rng = Xoshiro256(seed: 0)
+        let config = TrainingConfig(steps: steps, batchSize: batch, learningRate: 1e-4, seed: 0, logEvery: 0,
+                                    objective: .everyPrefix, microBatches: microBatches)
+        let history: TrainingHistory
+        if let t = looped {
+            var model = LoopedTransformer(dimension: 5, width: width, heads: heads, depth: t, preBlocks: 0, postBlocks: 0,
+                                          window: nil, std: 0.02, using: &rng)
+            history = try! Trainer.train(&model, task: task, config: config)
+        } else {
+            var model = GPT(dimension: 5, width: width, layers: layers, heads: heads, layout: .interleaved, points: 11, using: &rng)
+            history = try! Trainer.train(&model, task: task, config: config)
+        }
+        let times = zip(history.seconds.dropFirst(), history.seconds).map { $0 - $1 }.dropFirst(min(5, max(steps - 4, 0)))
+        let sorted = times.sorted()
+        let median = sorted.isEmpty ? history.seconds.last ?? .nan : sorted[sorted.count / 2]
+        return "{\"bench\": \"\(looped == nil ? "gpt_train" : "looped_transformer_train")\", \"layers\": \(looped == nil ? layers : 1), "
+            + "\"looped\": \(looped.map(String.init) ?? "null"), \"width\": \(width), \"heads\": \(heads), \"B\": \(batch), "
+            + "\"micro_batches\": \(microBatches), \"steps\": \(steps), \"threads\": \(Parallel.workerCount), "
+            + String(format: "\"median_step_ms\": %.3f, \"steps_per_s\": %.2f}", median * 1e3, 1 / median)
+    }
+}

@@ -46,6 +46,8 @@ var trainOnly = false     // --train: only the LSA training throughput
 var classicalOnly = false // --classical: only the classical learners
 var coreOnly = false      // --core: only the core-op table
 var peersDirectory = "../shared/peers"
+var gptOnly = false       // --gpt [--looped T] [--steps S] [--micro-batches M]: one line of GPT training speed
+var gpt = GPTPoint()
 var point = TrainingPoint()      // --train with any of --layers/--dimension/--points/--looped/--batch/--steps
 var args = CommandLine.arguments.dropFirst()
 func intArgument(_ name: String) -> Int {
@@ -67,14 +69,22 @@ while let a = args.popFirst() {
     else if a == "--peers", let p = args.popFirst() { peersDirectory = p }
     else if a == "--classical" { classicalOnly = true }
     else if a == "--core" { coreOnly = true }
+    else if a == "--gpt" { gptOnly = true }
+    else if a == "--micro-batches" { gpt.microBatches = intArgument(a) }
     else if a == "--blas" { print("BLAS: \(BLASInfo.summary) (\(BLASInfo.configuration)); workbench threads: \(Parallel.workerCount)"); exit(0) }
     else {
-        print("usage: icl-bench [--blas | --core | --train [--layers L] [--dimension D] [--points N] [--looped T] [--batch B] [--steps S] | --classical | --profile] [--peer bench_numpy.py] [--peers DIR]")
+        print("usage: icl-bench [--blas | --core | --gpt [--looped T] [--steps S] [--micro-batches M] | --train [--layers L] [--dimension D] [--points N] [--looped T] [--batch B] [--steps S] | --classical | --profile] [--peer bench_numpy.py] [--peers DIR]")
         exit(a == "--help" ? 0 : 2)
     }
 }
 let runAll = !trainOnly && !classicalOnly && !coreOnly && !profileOnly
 
+if gptOnly {
+    gpt.looped = point.looped
+    if point.given && point.steps != TrainingPoint().steps { gpt.steps = point.steps }
+    print(gpt.run())
+    exit(0)
+}
 if trainOnly && point.given {
     // One point of the depth-scaling table, as one JSON line (the peer is shared/peers/a_lsa_depth.py).
     print(point.run())
