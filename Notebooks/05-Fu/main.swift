@@ -33,7 +33,10 @@ if let errors = report.figures.first(where: { $0.file == "error_vs_examples.svg"
     nb.figure(errors.file, svg: errors.svg, caption: "Error at point k from the k points before it: the last layer against the algorithms.")
 }
 let newtonSteps = report.layerRows.map { row in row.matches.first { $0.key == "Newton" }.map { $0.match.algorithmLabel } ?? "—" }
-let simE = report.contextCurve?.rows.first { $0.first == .text("Newton") }.map { $0[1].plain } ?? "—"
+// The context table's Newton row (its SimE column): missing means the report changed shape, which must fail loudly.
+guard let simE = report.contextCurve?.rows.first(where: { $0.first?.plain == "Newton" }).map({ $0[1].plain }) else {
+    fatalError("notebook 05: the context-length table has no Newton row")
+}
 nb.paperVersusOurs([
     ("best Newton iterate per layer", "increases by 1–4 per layer until it saturates (GPT-2)", newtonSteps.joined(separator: " → "), "seed 0, \(config.training.steps) steps; linear attention"),
     ("last layer's SimE to Newton", "≥ 0.85 (their 12-layer GPT-2)", simE, "mean cosine of error vectors over positions"),

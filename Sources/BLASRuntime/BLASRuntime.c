@@ -91,3 +91,12 @@ __attribute__((constructor)) static void icl_tune_allocator(void) {
     if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL) mallopt(M_MMAP_THRESHOLD, 1 << 28);
 #endif
 }
+
+// OpenBLAS single-threaded: the workbench splits its own large products over its worker threads (Parallel,
+// Tensor+Matmul). OpenBLAS's pool threads spin-wait (sched_yield) after every call, and on a 2-core machine
+// they took the core the workbench's second worker needed (a profile of GPT training: 44 % of samples in
+// sched_yield). OPENBLAS_NUM_THREADS set by the user is respected.
+void openblas_set_num_threads(int num_threads);
+__attribute__((constructor)) static void icl_blas_single_thread(void) {
+    if (getenv("OPENBLAS_NUM_THREADS") == NULL) openblas_set_num_threads(1);
+}

@@ -41,7 +41,9 @@ public enum BLASInfo {
         if let selected = selectedByWorkbench {
             s = "OpenBLAS kernel \(selected) (selected by the workbench; OpenBLAS did not recognize this CPU)"
         }
-        s += ", \(threadCount) thread\(threadCount == 1 ? "" : "s"), CPU features: "
+        s += threadCount == 1 ? ", 1 thread per call (large products are split over the workbench's \(Parallel.workerCount) workers)"
+                              : ", \(threadCount) threads"
+        s += ", CPU features: "
         s += cpuFeatures.isEmpty ? "none of AVX2/AVX-512" : cpuFeatures.joined(separator: ", ")
         return s
     }

@@ -202,24 +202,36 @@ extension Tensor {
     @derivative(of: gelu)
     public func _vjpGelu() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         // tanh u is computed once, for the value and the pullback.
-        var t = [Double](repeating: 0, count: scalarCount)
-        var out = [Double](repeating: 0, count: scalarCount)
+        let n = scalarCount
+        var t = [Double](repeating: 0, count: n), out = t
         scalars.withUnsafeBufferPointer { x in
-            for i in 0..<x.count {
-                let xi = x[i]
-                // tanh u = 1 − 2/(e^{2u} + 1): one exp instead of glibc's expm1-based tanh (absolute error ~1e-16).
-                let ti = 1 - 2 / (Foundation.exp(2 * Tensor.geluC * (xi + 0.044715 * xi * xi * xi)) + 1)
-                t[i] = ti
-                out[i] = 0.5 * xi * (1 + ti)
+            t.withUnsafeMutableBufferPointer { tp in
+                out.withUnsafeMutableBufferPointer { op in
+                    for i in 0..<n {
+                        let xi = x[i]
+                        // tanh u = 1 − 2/(e^{2u} + 1): one exp instead of glibc's expm1-based tanh (absolute error ~1e-16).
+                        let ti = 1 - 2 / (Foundation.exp(2 * Tensor.geluC * (xi + 0.044715 * xi * xi * xi)) + 1)
+                        tp[i] = ti
+                        op[i] = 0.5 * xi * (1 + ti)
+                    }
+                }
             }
         }
         let x = self
         return (Tensor(shape: shape, scalars: out), { g in
             let g = g.matching(x.shape)
-            var dx = [Double](repeating: 0, count: x.scalarCount)
-            for i in 0..<dx.count {
-                let (xi, ti) = (x.scalars[i], t[i])
-                dx[i] = g.scalars[i] * (0.5 * (1 + ti) + 0.5 * xi * (1 - ti * ti) * Tensor.geluC * (1 + 3 * 0.044715 * xi * xi))
+            let dx = [Double](unsafeUninitializedCapacity: n) { d, count in
+                x.scalars.withUnsafeBufferPointer { xs in
+                    g.scalars.withUnsafeBufferPointer { gs in
+                        t.withUnsafeBufferPointer { ts in
+                            for i in 0..<n {
+                                let (xi, ti) = (xs[i], ts[i])
+                                d[i] = gs[i] * (0.5 * (1 + ti) + 0.5 * xi * (1 - ti * ti) * Tensor.geluC * (1 + 3 * 0.044715 * xi * xi))
+                            }
+                        }
+                    }
+                }
+                count = n
             }
             return Tensor(shape: x.shape, scalars: dx)
         })

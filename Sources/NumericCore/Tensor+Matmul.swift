@@ -106,8 +106,18 @@ extension Tensor {
         let strideA = m * k, strideB = k * n, strideC = m * n
         let direct = m * n * k <= (batch >= 4 ? directKernelLimit : tinyProductLimit)
         let work = batch * m * n * k
-        let workers = direct && batch > 1 && work >= parallelFlopThreshold ? Parallel.workerCount : 1
-        Parallel.forChunks(count: batch, workers: workers) { range in
+        // OpenBLAS runs single-threaded (BLASRuntime.c): its idle threads spin-wait against ours. Large work is
+        // split here instead — over the batch, or over row blocks of one large product (each output element is
+        // still one dgemm's full sum over k, so the split changes no bit).
+        let workers = work >= parallelFlopThreshold ? Parallel.workerCount : 1
+        if !direct && batch == 1 && workers > 1 && m >= 32 {
+            Parallel.forChunks(count: m, workers: workers) { rows in
+                blasGemm(transposeA ? a + rows.lowerBound : a + rows.lowerBound * k, b, c + rows.lowerBound * n,
+                         m: rows.count, n: n, k: k, transposeA: transposeA, transposeB: transposeB, lda: transposeA ? m : k)
+            }
+            return
+        }
+        Parallel.forChunks(count: batch, workers: batch > 1 ? workers : 1) { range in
             if direct {
                 icl_small_gemm_batch(a + range.lowerBound * strideA, b + range.lowerBound * strideB,
                                      c + range.lowerBound * strideC, range.count, m, n, k,
@@ -121,12 +131,13 @@ extension Tensor {
         }
     }
 
-    /// One row-major product `C = op(A) op(B)` of shape `[m, n]` through `cblas_dgemm` (C is overwritten).
+    /// One row-major product `C = op(A) op(B)` of shape `[m, n]` through `cblas_dgemm` (C is overwritten); `lda`
+    /// defaults to A's own row length (a block of rows of a larger op(A) passes the larger one).
     @inline(__always)
     static func blasGemm(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
-                         m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool) {
+                         m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, lda: Int? = nil) {
         cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1.0, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
+                    Int32(m), Int32(n), Int32(k), 1.0, a, Int32(lda ?? (transposeA ? m : k)), b, Int32(transposeB ? k : n),
                     0.0, c, Int32(n))
     }
 }

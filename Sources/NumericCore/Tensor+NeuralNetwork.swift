@@ -124,16 +124,20 @@ extension Tensor {
         let n = shape[rank - 1], rows = n == 0 ? 0 : scalarCount / n
         var out = scalars
         var inv = [Double](repeating: 0, count: rows)
-        for r in 0..<rows {
-            let base = r * n
-            var mu = 0.0
-            for j in 0..<n { mu += out[base + j] }
-            mu /= Double(n)
-            var v = 0.0
-            for j in 0..<n { let d = out[base + j] - mu; v += d * d }
-            let s = 1 / (v / Double(n) + epsilon).squareRoot()
-            inv[r] = s
-            for j in 0..<n { out[base + j] = (out[base + j] - mu) * s }
+        out.withUnsafeMutableBufferPointer { o in
+            inv.withUnsafeMutableBufferPointer { iv in
+                for r in 0..<rows {
+                    let base = r * n
+                    var mu = 0.0
+                    for j in 0..<n { mu += o[base + j] }
+                    mu /= Double(n)
+                    var v = 0.0
+                    for j in 0..<n { let d = o[base + j] - mu; v += d * d }
+                    let s = 1 / (v / Double(n) + epsilon).squareRoot()
+                    iv[r] = s
+                    for j in 0..<n { o[base + j] = (o[base + j] - mu) * s }
+                }
+            }
         }
         return (Tensor(shape: shape, scalars: out), inv)
     }
@@ -141,21 +145,26 @@ extension Tensor {
     @derivative(of: layerNormalized, wrt: self)
     public func _vjpLayerNormalized(epsilon: Double) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
         let (xhat, inv) = layerNormForward(epsilon: epsilon)
-        return (xhat, { g in
-            let g = g.matching(xhat.shape)
-            let n = xhat.shape[xhat.rank - 1], rows = inv.count
-            var dx = [Double](repeating: 0, count: xhat.scalarCount)
-            for r in 0..<rows {
-                let base = r * n
-                var mg = 0.0, mgx = 0.0
-                for j in 0..<n { mg += g.scalars[base + j]; mgx += g.scalars[base + j] * xhat.scalars[base + j] }
-                mg /= Double(n); mgx /= Double(n)
-                for j in 0..<n {
-                    dx[base + j] = inv[r] * (g.scalars[base + j] - mg - xhat.scalars[base + j] * mgx)
+        return (xhat, { g in Tensor.layerNormPullback(g.matching(xhat.shape), xhat: xhat, inverseStd: inv) })
+    }
+
+    static func layerNormPullback(_ g: Tensor, xhat: Tensor, inverseStd inv: [Double]) -> Tensor {
+        let n = xhat.shape[xhat.rank - 1], rows = inv.count, count = xhat.scalarCount
+        let dx = [Double](unsafeUninitializedCapacity: count) { d, initialized in
+            g.scalars.withUnsafeBufferPointer { gs in
+                xhat.scalars.withUnsafeBufferPointer { xs in
+                    for r in 0..<rows {
+                        let base = r * n
+                        var mg = 0.0, mgx = 0.0
+                        for j in 0..<n { mg += gs[base + j]; mgx += gs[base + j] * xs[base + j] }
+                        mg /= Double(n); mgx /= Double(n)
+                        for j in 0..<n { d[base + j] = inv[r] * (gs[base + j] - mg - xs[base + j] * mgx) }
+                    }
                 }
             }
-            return Tensor(shape: xhat.shape, scalars: dx)
-        })
+            initialized = count
+        }
+        return Tensor(shape: xhat.shape, scalars: dx)
     }
 }
 
@@ -273,7 +282,13 @@ extension Tensor {
         let w = xhat.shape[xhat.rank - 1]
         precondition(gain.shape == [w] && bias.shape == [w], "layerNormalized: gain and bias must be [\(w)], got \(gain.shape), \(bias.shape)")
         var out = xhat.scalars
-        for r in 0..<(w == 0 ? 0 : out.count / w) { for j in 0..<w { out[r * w + j] = gain.scalars[j] * out[r * w + j] + bias.scalars[j] } }
+        out.withUnsafeMutableBufferPointer { o in
+            gain.scalars.withUnsafeBufferPointer { ga in
+                bias.scalars.withUnsafeBufferPointer { be in
+                    for r in 0..<(w == 0 ? 0 : o.count / w) { for j in 0..<w { o[r * w + j] = ga[j] * o[r * w + j] + be[j] } }
+                }
+            }
+        }
         return Tensor(shape: xhat.shape, scalars: out)
     }
     // y = γ ⊙ x̂ + β with x̂ = (x − μ)/σ, so dβ = Σ_rows g, dγ = Σ_rows g ⊙ x̂, and dx is the plain layer norm's
@@ -281,21 +296,30 @@ extension Tensor {
     @derivative(of: layerNorm(gain:bias:epsilon:), wrt: (self, gain, bias))
     public func _vjpLayerNormalizedAffine(gain: Tensor, bias: Tensor, epsilon: Double)
         -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor, Tensor)) {
-        let (xhat, _) = layerNormForward(epsilon: epsilon)
-        let (_, plainPullback) = _vjpLayerNormalized(epsilon: epsilon)
+        let (xhat, inv) = layerNormForward(epsilon: epsilon)
         return (Tensor.affineRows(xhat, gain, bias), { g in
             let g = g.matching(xhat.shape)
             let w = xhat.shape[xhat.rank - 1]
             var dgain = [Double](repeating: 0, count: w)
             var scaled = g.scalars
-            for r in 0..<(w == 0 ? 0 : scaled.count / w) {
-                for j in 0..<w {
-                    dgain[j] += g.scalars[r * w + j] * xhat.scalars[r * w + j]
-                    scaled[r * w + j] *= gain.scalars[j]
+            dgain.withUnsafeMutableBufferPointer { dg in
+                scaled.withUnsafeMutableBufferPointer { sc in
+                    g.scalars.withUnsafeBufferPointer { gs in
+                        xhat.scalars.withUnsafeBufferPointer { xs in
+                            gain.scalars.withUnsafeBufferPointer { ga in
+                                for r in 0..<(w == 0 ? 0 : sc.count / w) {
+                                    for j in 0..<w {
+                                        dg[j] += gs[r * w + j] * xs[r * w + j]
+                                        sc[r * w + j] *= ga[j]
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
-            return (plainPullback(Tensor(shape: xhat.shape, scalars: scaled)), Tensor(shape: [w], scalars: dgain),
-                    Tensor.columnSums(g))
+            return (Tensor.layerNormPullback(Tensor(shape: xhat.shape, scalars: scaled), xhat: xhat, inverseStd: inv),
+                    Tensor(shape: [w], scalars: dgain), Tensor.columnSums(g))
         })
     }
 }
