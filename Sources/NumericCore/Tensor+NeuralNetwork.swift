@@ -265,7 +265,9 @@ extension Tensor {
         let w = g.shape[g.rank - 1]
         var db = [Double](repeating: 0, count: w)
         g.scalars.withUnsafeBufferPointer { gp in
-            for r in 0..<(w == 0 ? 0 : gp.count / w) { for j in 0..<w { db[j] += gp[r * w + j] } }
+            db.withUnsafeMutableBufferPointer { d in
+                for r in 0..<(w == 0 ? 0 : gp.count / w) { for j in 0..<w { d[j] += gp[r * w + j] } }
+            }
         }
         return Tensor(shape: [w], scalars: db)
     }
