@@ -6,7 +6,11 @@ PyTorch: ../shared/peers/a_lsa_depth.py (a looped LSA at T iterations does the w
 peer is the T-layer stack). JAX: scripts/peers/lsa_depth_jax.py, the same model under one jax.jit.
 The peers need a virtualenv: python3 -m venv .venv-peers && .venv-peers/bin/pip install -r ../shared/peers/requirements.txt
 
-Usage: python3 scripts/bench_scaling.py [--quick] [--repeats 3] [--python .venv-peers/bin/python] [--no-jax]
+With --gpt, the GPT table instead: `icl-bench --gpt` (4 blocks of width 64, 4 heads, interleaved d = 5 prompts of 11
+points, B = 64, Adam 1e-4, every-prefix loss, fresh prompts) against ../shared/peers/b_gpt_train.py (PyTorch eager,
+float64 and float32, 1 and 2 threads), best of each.
+
+Usage: python3 scripts/bench_scaling.py [--quick] [--gpt] [--repeats 3] [--python .venv-peers/bin/python] [--no-jax]
 """
 import argparse, json, os, platform, subprocess, sys
 
@@ -30,8 +34,8 @@ def steps_for(d, n, depth):
     return 20 if cost < 3e4 else 8 if cost < 3e5 else 4 if cost < 3e6 else 2
 
 
-def run(cmd, env=None, timeout=1800):
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+def run(cmd, env=None, timeout=1800, cwd_peers=None):
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd_peers or ROOT)
     for line in out.stdout.splitlines():
         line = line.strip()
         if line.startswith("RESULT "):
@@ -50,6 +54,7 @@ def main():
     p.add_argument("--python", default=os.path.join(ROOT, ".venv-peers/bin/python"))
     p.add_argument("--peers", default=os.path.join(ROOT, "../shared/peers"))
     p.add_argument("--no-jax", action="store_true")
+    p.add_argument("--gpt", action="store_true", help="the GPT training table instead of the LSA depth table")
     a = p.parse_args()
     have_peers = os.path.exists(a.python) and subprocess.run(
         [a.python, "-c", "import torch"], capture_output=True).returncode == 0
@@ -80,6 +85,8 @@ def main():
         print(f"- JAX {jinfo} (XLA:CPU, its own dot kernels), the whole step under jax.jit")
     print()
 
+    if a.gpt:
+        return gpt_table(a, have_peers)
     rows = []
     for (d, n, layers, looped) in grid(a.quick):
         depth = looped or layers
@@ -118,6 +125,37 @@ def main():
     for key, v in twelve.items():
         if one.get(key) and v:
             print(f"\nd = {key[0]}, N = {key[1]}: the 12-layer step costs {v / one[key]:.1f}× the 1-layer step.")
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+
+
+def gpt_table(a, have_peers):
+    """GPT 4 × 64 training, steps/s: the workbench (1 or 2 micro-batches, 1 or 2 threads) vs PyTorch eager."""
+    script = os.path.join(a.peers, "b_gpt_train.py")
+    best = {}
+    def keep(key, value):
+        if value: best[key] = max(best.get(key, 0), value)
+    for _ in range(a.repeats):
+        for threads in (1, 2):
+            for mb in (1, 2):
+                env = dict(os.environ, ICL_NUM_THREADS=str(threads))
+                r = run([BENCH, "--gpt", "--micro-batches", str(mb), "--steps", "40"], env)
+                keep(f"workbench, {threads} thread{'s' if threads > 1 else ''}, {mb} micro-batch{'es' if mb > 1 else ''}",
+                     r and r["steps_per_s"])
+        if have_peers:
+            for dtype in ("float64", "float32"):
+                for threads in (1, 2):
+                    r = run([a.python, script, "--dtype", dtype, "--impl", "torch", "--steps", "40", "--warmup", "5",
+                             "--threads", str(threads)], cwd_peers=a.peers)
+                    keep(f"PyTorch eager {dtype}, {threads} thread{'s' if threads > 1 else ''}",
+                         r and r.get("steps_per_s_median"))
+    torch64 = max([v for k, v in best.items() if "float64" in k] or [0])
+    torch32 = max([v for k, v in best.items() if "float32" in k] or [0])
+    print("| GPT 4 × 64 training (B = 64, float64 unless noted) | steps/s | vs best PyTorch f64 | vs best PyTorch f32 |")
+    print("|---|---:|---:|---:|")
+    for k, v in best.items():
+        r64 = f"{v / torch64:.2f}×" if torch64 else "—"
+        r32 = f"{v / torch32:.2f}×" if torch32 else "—"
+        print(f"| {k} | {v:.1f} | {r64} | {r32} |")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 
