@@ -13,7 +13,8 @@ struct ICL: ParsableCommand {
         commandName: "icl",
         abstract: "The in-context learning workbench: which algorithm does this transformer run in its forward pass?",
         version: ICL.version,
-        subcommands: [Compare.self, Train.self, TasksCommand.self, Eval.self, Baselines.self, PresetsCommand.self, BLASCommand.self],
+        subcommands: [Compare.self, Train.self, TasksCommand.self, Eval.self, Baselines.self, PresetsCommand.self, BLASCommand.self,
+                      SweepCommand.self, RunOne.self, RunsCommand.self],
         defaultSubcommand: nil)
 
     /// The package version, and the git commit of the checkout the binary was built in when it can be found
