@@ -12,11 +12,12 @@ public enum SweepPresets {
             // Raventós et al. (2023): pretraining task diversity M = 2⁰…2¹⁵ (D = 8, 16 points, σ² = 0.25). Below the
             // threshold a model tracks dMMSE (the pool's posterior mean), above it ridge; the store keeps both
             // references' MSE and the model's distance to each (dmmse_mse, ridge_sigma2_mse, spd_dmmse,
-            // spd_ridge_sigma2). CPU size: the 2-layer LSA of `raventos-pool`, 1,000 steps × 512 prompts.
+            // spd_ridge_sigma2). CPU size: the 2-layer LSA of `raventos-pool`, 2,000 steps × 512 prompts, every other power
+            // of 2 and 2¹⁵ (9 runs, about 4 minutes on 2 cores).
             return ["name": name,
                     "summary": "Raventós et al.: task diversity M = 1…32768 (every other power of 2), 2-layer LSA; where does the model leave dMMSE for ridge?",
                     "preset": "raventos-pool",
-                    "set": ["training.steps": 1000, "training.batchSize": 512, "evaluation.prompts": 500],
+                    "set": ["training.steps": 2000, "training.batchSize": 512, "evaluation.prompts": 500],
                     "axes": [["path": "task.weights.size", "values": [1, 4, 16, 64, 256, 1024, 4096, 16384, 32768]]]]
         case "depth-sweep":
             // Akyürek et al. / Fu et al.: LSA depth 1…8 against the GD / Newton / ridge ladder (`akyurek-deep`'s task).

@@ -26,7 +26,7 @@ public enum SweepWorker {
         case .claimed(let id, _):
             let heart = Heartbeat(storePath: store.path, id: id)
             let signals = interruptHandlers(storePath: store.path, id: id)
-            defer { heart.stop(); signals.forEach { $0.cancel() } }
+            defer { heart.stop(); signals.cancel() }
             do {
                 let resumable = FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoint.npz").path)
                     && FileManager.default.fileExists(atPath: dir.appendingPathComponent("config.json").path)
@@ -43,19 +43,46 @@ public enum SweepWorker {
     }
 
     /// Marks the run interrupted and exits on SIGTERM or SIGINT (exit status 128 + signal, as a shell reports).
-    static func interruptHandlers(storePath: String, id: Int64) -> [DispatchSourceSignal] {
-        [SIGTERM, SIGINT].map { sig in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                if let store = try? RunStore(path: storePath) { try? store.end(id: id, status: .interrupted, error: "signal \(sig)") }
-                exit(128 + sig)
-            }
-            source.resume()
-            return source
+    static func interruptHandlers(storePath: String, id: Int64) -> InterruptWatcher {
+        InterruptWatcher { sig in
+            if let store = try? RunStore(path: storePath) { try? store.end(id: id, status: .interrupted, error: "signal \(sig)") }
+            exit(128 + sig)
         }
     }
 }
+
+/// Runs `action(signal)` on a thread of its own when SIGTERM or SIGINT arrives. The signal handler only writes
+/// the signal's number to a pipe (all a handler may safely do); a watcher thread reads it and acts. (A
+/// DispatchSource is not enough on Linux: it blocks the signal in one thread only, and the signal may be
+/// delivered to any other — a BLAS or heartbeat thread — and lost.) One watcher at a time.
+public final class InterruptWatcher: @unchecked Sendable {
+    public init(_ action: @escaping @Sendable (Int32) -> Void) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return }
+        interruptPipeWriteEnd = fds[1]
+        let readEnd = fds[0]
+        Thread {
+            var byte: UInt8 = 0
+            while read(readEnd, &byte, 1) != 1 {}
+            action(Int32(byte))
+        }.start()
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig) { s in
+                var b = UInt8(truncatingIfNeeded: s)
+                _ = write(interruptPipeWriteEnd, &b, 1)
+            }
+        }
+    }
+
+    /// Restores the default dispositions (the watcher thread stays parked on its pipe).
+    public func cancel() {
+        signal(SIGTERM, SIG_DFL)
+        signal(SIGINT, SIG_DFL)
+    }
+}
+
+/// The write end of the interrupt pipe, for the signal handler (a C function pointer cannot capture).
+nonisolated(unsafe) var interruptPipeWriteEnd: Int32 = -1
 
 /// Refreshes a running run's heartbeat from a thread of its own (its own connection), so a worker that dies
 /// without a word — `kill -9`, a node lost — is recognized as interrupted after `RunStore.staleAfter`.

@@ -34,10 +34,12 @@ struct SweepSource: ParsableArguments {
     }
 }
 
-/// The path of this executable, for workers and batch scripts.
+/// The path of this executable, for workers and batch scripts (when it was rebuilt while running, Linux names
+/// the old file "PATH (deleted)": the new one at PATH is used).
 var executablePath: String {
-    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    return exe.hasSuffix(" (deleted)") ? String(exe.dropLast(" (deleted)".count)) : exe
 }
 
 /// Writes the expanded sweep's spec to ROOT/NAME/sweep.json (what workers read) and records it in the store.
@@ -93,12 +95,14 @@ struct SweepRun: ParsableCommand {
 
     func run() throws {
         let sweep = try source.load()
-        let store = try storeOptions.open()
-        let root = storeOptions.root
         if dryRun {
-            try printStatus(sweep, store: store)
+            // Reads the store if there is one; creates nothing.
+            let exists = FileManager.default.fileExists(atPath: storeOptions.path)
+            try printStatus(sweep, store: exists ? try storeOptions.open() : try RunStore(path: ":memory:"))
             return
         }
+        let store = try storeOptions.open()
+        let root = storeOptions.root
         let spec = try prepare(sweep, store: store, root: root)
         if slurm {
             var o = sweep.slurm
@@ -206,7 +210,7 @@ struct LocalBackend {
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
         let children = ChildRegistry()
         let signals = children.forwardSignals()
-        defer { signals.forEach { $0.cancel() } }
+        defer { signals.cancel() }
         let tty = isatty(2) == 1
         var lastLine = ""
         if skipped > 0 { log("\(sweep.name): \(skipped) of \(sweep.points.count) points already done; skipped") }
@@ -223,11 +227,13 @@ struct LocalBackend {
                 if env["ICL_NUM_THREADS"] == nil { env["ICL_NUM_THREADS"] = String(threads) }
                 p.environment = env
                 let logURL = root.appendingPathComponent(sweep.name).appendingPathComponent("logs").appendingPathComponent("\(i).log")
-                FileManager.default.createFile(atPath: logURL.path, contents: nil)
+                _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
                 let handle = try FileHandle(forWritingTo: logURL)
                 p.standardOutput = handle
                 p.standardError = handle
-                try p.run()
+                do { try p.run() } catch {
+                    throw TaskError("cannot start a worker (\(executablePath) run-one): \(error.localizedDescription)")
+                }
                 try? handle.close()
                 children.add(p.processIdentifier)
                 running[i] = (p, Date())
@@ -238,7 +244,7 @@ struct LocalBackend {
                 children.remove(r.process.processIdentifier)
                 switch r.process.terminationStatus {
                 case 0: durations.append(Date().timeIntervalSince(r.started))
-                case LocalBackend.busyExitCode: retryAt[i] = Date().addingTimeInterval(5)
+                case LocalBackend.busyExitCode: retryAt[i] = Date().addingTimeInterval(2)
                 default: failed.append(i)
                 }
             }
@@ -250,10 +256,15 @@ struct LocalBackend {
                 let eta = mean * Double(left + running.count) / Double(workers)
                 line += ", ETA \(LocalBackend.duration(eta))"
             }
-            line += " (\(LocalBackend.duration(Date().timeIntervalSince(started))) elapsed)"
-            if line != lastLine {
-                FileHandle.standardError.write(Data((tty ? "\r\u{1B}[K" + line : line + "\n").utf8))
+            // On a terminal the line is redrawn with the elapsed time; in a log, a line when a count changes.
+            let counts = "\(done) \(failed.count) \(running.count)"
+            if tty {
+                line += " (\(LocalBackend.duration(Date().timeIntervalSince(started))) elapsed)"
+                if line != lastLine { FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8)) }
                 lastLine = line
+            } else if counts != lastLine {
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+                lastLine = counts
             }
         }
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
@@ -282,21 +293,17 @@ final class ChildRegistry: @unchecked Sendable {
     func add(_ pid: Int32) { lock.lock(); pids.insert(pid); lock.unlock() }
     func remove(_ pid: Int32) { lock.lock(); pids.remove(pid); lock.unlock() }
 
-    func forwardSignals() -> [DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { sig in
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { [self] in
-                lock.lock()
-                let all = pids
-                lock.unlock()
-                for p in all { kill(p, SIGTERM) }
-                for p in all { var st: Int32 = 0; waitpid(p, &st, 0) }
-                FileHandle.standardError.write(Data("\nsweep interrupted; run it again to resume\n".utf8))
-                exit(128 + sig)
-            }
-            s.resume()
-            return s
+    func forwardSignals() -> InterruptWatcher {
+        InterruptWatcher { [self] sig in
+            lock.lock()
+            let all = pids
+            lock.unlock()
+            for p in all { kill(p, SIGTERM) }
+            // Give the workers a moment to record "interrupted" (Foundation reaps them, so no waitpid here).
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline, all.contains(where: { kill($0, 0) == 0 }) { Thread.sleep(forTimeInterval: 0.05) }
+            FileHandle.standardError.write(Data("\nsweep interrupted; run it again to resume\n".utf8))
+            exit(128 + sig)
         }
     }
 }

@@ -85,6 +85,33 @@ final class SweepTests: CLITestCase {
         XCTAssertEqual(after.map(\.hash), reference.map(\.hash))
     }
 
+    /// Two sweeps of the same points at once share the work (a point running in the other is waited for, not
+    /// run twice); SIGTERM to a sweep reaches its worker, which records the run as interrupted.
+    func testTwoSweepsShareTheWorkAndSIGTERMRecordsInterrupted() throws {
+        let sweep = try writeSweep("shared", steps: 1500, seeds: [0, 1, 2])
+        let a = try start(["sweep", sweep, "--local", "1", "--store", storePath])
+        Thread.sleep(forTimeInterval: 0.3)
+        let b = try start(["sweep", sweep, "--local", "1", "--store", storePath])
+        let (ra, rb) = (finish(a), finish(b))
+        XCTAssertEqual(ra.status, 0, ra.err)
+        XCTAssertEqual(rb.status, 0, rb.err)
+        let runs = try RunStore(path: storePath).runs(sweep: "shared")
+        XCTAssertEqual(runs.count, 3)
+        XCTAssertTrue(runs.allSatisfy { $0.status == "done" && $0.attempts == 1 }, "\(runs.map { ($0.status, $0.attempts) })")
+
+        let slow = try writeSweep("stopped", steps: 100_000, seeds: [0])
+        let c = try start(["sweep", slow, "--local", "1", "--store", storePath])
+        let store = try RunStore(path: storePath)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? store.runs(sweep: "stopped").first?.status) != "running" { Thread.sleep(forTimeInterval: 0.05) }
+        kill(c.process.processIdentifier, SIGTERM)
+        let rc = finish(c)
+        XCTAssertEqual(rc.status, 128 + SIGTERM, rc.err)
+        let stopped = try XCTUnwrap(store.runs(sweep: "stopped").first)
+        XCTAssertEqual(stopped.status, "interrupted")
+        XCTAssertEqual(stopped.error, "signal \(SIGTERM)")
+    }
+
     /// `icl runs list / show / table / export / plot` read back what a sweep wrote.
     func testRunsCommandsReadTheStore() throws {
         let sweep = try writeSweep("small", steps: 100, seeds: [0, 1], layers: [1, 2])
