@@ -310,7 +310,7 @@ public final class RunStore {
         var sql: String
         var params: [SQLValue] = []
         if let sweep {
-            sql = "SELECT \(RunStore.runColumns.split(separator: ",").map { "r." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")), p.idx FROM sweep_points p JOIN runs r ON r.config_hash = p.config_hash WHERE p.sweep = ?1"
+            sql = "SELECT r.*, p.idx FROM sweep_points p JOIN runs r ON r.config_hash = p.config_hash WHERE p.sweep = ?1"
             params.append(.text(sweep))
             if let status { sql += " AND r.status = ?2"; params.append(.text(status)) }
             sql += " ORDER BY p.idx"
