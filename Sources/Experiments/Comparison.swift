@@ -26,7 +26,7 @@ public struct ComparisonReport {
     public var curves: [(name: String, values: [Double])] = []
     /// The run's scalar results, deterministic from its config (what a sweep tabulates and the run store keeps):
     /// `model_error` (the last layer's query error), `<reference>_distance` (its best step's distance to the
-    /// last layer), `final_loss`, and per family extras (`dmmse_mse`, `spd_ridge_sigma2`, `implied_eta`, …).
+    /// last layer) and `<reference>_step` (that step: iterations, or ridge's λ), `final_loss`, and per family extras (`dmmse_mse`, `spd_ridge_sigma2`, `implied_eta`, …).
     public var metrics: [String: Double] = [:]
 
     /// The report's figures as SVG text: error vs number of examples, the layer × reference distance heatmap,
@@ -230,7 +230,10 @@ public enum Comparison {
         report.metrics = refs.metrics
         if let last = rows.last {
             report.metrics["model_error"] = last.error
-            for m in last.matches { report.metrics[metricName(m.key) + "_distance"] = m.match.score }
+            for m in last.matches {
+                report.metrics[metricName(m.key) + "_distance"] = m.match.score
+                if !m.single { report.metrics[metricName(m.key) + "_step"] = m.match.algorithmValue }
+            }
         }
         report.probes = try probeTable(model: model, cx: cx, cy: cy, query: query, references: refs.references, rows: rows)
         report.warnings = NumericalHealth.scaleWarnings(prompts, source: "evaluation prompts")

@@ -140,6 +140,10 @@ final class SweepTests: CLITestCase {
         let fromReport = try XCTUnwrap(rows.last?["model MSE"] as? Double)
         XCTAssertEqual(fromReport, run.metrics["model_error"]!, accuracy: 2 * fromReport.ulp, "report.json and the store agree")
 
+        // The per-layer table and the metrics agree: the last layer's GD match is gd_step / gd_distance.
+        let gdLast = try XCTUnwrap(store.layers(id: run.id).matches.filter { $0["reference"].text == "GD" }.last)
+        XCTAssertEqual(run.metrics["gd_step"], Double(gdLast["best_step"].text ?? ""))
+        XCTAssertEqual(run.metrics["gd_distance"], gdLast["distance"].double)
         let show = try icl(["runs", "show", "\(run.id)", "--store", storePath])
         XCTAssertEqual(show.status, 0, show.err)
         for s in ["status: done", "training: 100 steps", "model_error = ", "| layer 1 |", "\"modelSeed\""] {
