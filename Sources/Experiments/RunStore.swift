@@ -78,12 +78,15 @@ public final class RunStore {
     ]
     public static var schemaVersion: Int { migrations.count }
 
-    /// Opens the store at `path` (creating it and its directory), bringing its schema up to date.
-    /// `ICL_STORE_JOURNAL=DELETE` selects a rollback journal for stores on network filesystems.
+    /// Opens the store at `path` (creating it and its directory), bringing its schema up to date. A new store
+    /// is made in WAL mode, or with a rollback journal under `ICL_STORE_JOURNAL=DELETE` (stores on network
+    /// filesystems); an existing store keeps its mode unless `ICL_STORE_JOURNAL` says otherwise.
     public init(path: String, migrateTo version: Int = RunStore.schemaVersion) throws {
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        db = try SQLiteDatabase(path: path, journal: ProcessInfo.processInfo.environment["ICL_STORE_JOURNAL"] ?? "WAL")
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        let requested = ProcessInfo.processInfo.environment["ICL_STORE_JOURNAL"]
+        db = try SQLiteDatabase(path: path, journal: requested ?? ((size ?? 0) == 0 ? "WAL" : nil))
         try migrate(to: version)
     }
 
@@ -231,11 +234,11 @@ public final class RunStore {
                 throw TaskError("run \(id): another worker took this run over; its results are not recorded twice")
             }
             if let h = result.history {
-                for i in h.steps.indices {
+                let rows = h.steps.indices.map { i -> [SQLValue] in
                     func at(_ xs: [Double]) -> SQLValue { i < xs.count ? .double(xs[i]) : .null }
-                    try db.execute("INSERT INTO history(run_id, step, loss, gradient_norm, learning_rate, seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                                   [.int(id), .int(Int64(h.steps[i])), at(h.losses), at(h.gradientNorms), at(h.learningRates), at(h.seconds)])
+                    return [.int(id), .int(Int64(h.steps[i])), at(h.losses), at(h.gradientNorms), at(h.learningRates), at(h.seconds)]
                 }
+                try db.executeMany("INSERT INTO history(run_id, step, loss, gradient_norm, learning_rate, seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", rows)
             }
             for (l, row) in result.layers.enumerated() {
                 try db.execute("INSERT INTO layers(run_id, layer, label, model_error, closest) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -331,7 +334,11 @@ public final class RunStore {
             byID[run.id] = out.count
             out.append(run)
         }
-        let metrics = try db.query("SELECT run_id, name, value FROM metrics")
+        let metrics = sweep == nil ? try db.query("SELECT run_id, name, value FROM metrics")
+            : try db.query("""
+                SELECT m.run_id, m.name, m.value FROM metrics m
+                WHERE m.run_id IN (SELECT r.id FROM sweep_points p JOIN runs r ON r.config_hash = p.config_hash WHERE p.sweep = ?1)
+                """, [.text(sweep!)])
         for m in metrics {
             guard let i = byID[m["run_id"].int!] else { continue }
             out[i].metrics[m["name"].text!] = m["value"].double ?? .nan

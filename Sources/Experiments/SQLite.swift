@@ -48,10 +48,11 @@ public final class SQLiteDatabase {
     /// minute of contention before giving up, enough for dozens of workers finishing at once.
     public static let busyRetries = 6
 
-    /// Opens (creating) the database at `path`. `journal` is `WAL` (the default: readers never block the
-    /// writer; needs every process on one machine, or a filesystem with working shared memory) or `DELETE`
-    /// (a rollback journal with file locks: for stores on NFS/Lustre written from several nodes).
-    public init(path: String, journal: String = "WAL") throws {
+    /// Opens (creating) the database at `path`. `journal` is `WAL` (readers never block the writer; needs every
+    /// process on one machine, or a filesystem with working shared memory), `DELETE` (a rollback journal with
+    /// file locks: for stores on NFS/Lustre written from several nodes) or nil (keep the file's mode: it is
+    /// persistent, so every process uses the mode the store was made with).
+    public init(path: String, journal: String? = "WAL") throws {
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -66,7 +67,9 @@ public final class SQLiteDatabase {
         sqlite3_extended_result_codes(db, 1)
         do {
             // Setting the journal mode takes a lock of its own; retry it like any write.
-            try retryingBusy { _ = try query("PRAGMA journal_mode=\(journal == "DELETE" ? "DELETE" : "WAL")") }
+            if let journal {
+                try retryingBusy { _ = try query("PRAGMA journal_mode=\(journal.uppercased() == "DELETE" ? "DELETE" : "WAL")") }
+            }
             try execute("PRAGMA synchronous=NORMAL")   // durable at every checkpoint; commits stay atomic
             try execute("PRAGMA foreign_keys=ON")
         } catch {
@@ -87,17 +90,7 @@ public final class SQLiteDatabase {
             throw SQLiteError(code: sqlite3_errcode(handle), message: "\(lastError) in: \(sql)")
         }
         defer { sqlite3_finalize(stmt) }
-        // SQLITE_TRANSIENT: SQLite copies the bytes before the Swift string goes away.
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-        for (i, p) in params.enumerated() {
-            let k = Int32(i + 1)
-            switch p {
-            case .null: sqlite3_bind_null(stmt, k)
-            case .int(let v): sqlite3_bind_int64(stmt, k, v)
-            case .double(let v): sqlite3_bind_double(stmt, k, v)
-            case .text(let s): sqlite3_bind_text(stmt, k, s, -1, transient)
-            }
-        }
+        try bind(stmt, params)
         let n = sqlite3_column_count(stmt)
         let columns = (0..<n).map { String(cString: sqlite3_column_name(stmt, $0)) }
         var rows: [SQLRow] = []
@@ -120,6 +113,39 @@ public final class SQLiteDatabase {
     }
 
     public func execute(_ sql: String, _ params: [SQLValue] = []) throws { try query(sql, params) }
+
+    /// Runs one statement once per parameter row, prepared once (a run's history is thousands of rows).
+    public func executeMany(_ sql: String, _ rows: [[SQLValue]]) throws {
+        guard !rows.isEmpty else { return }
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
+            throw SQLiteError(code: sqlite3_errcode(handle), message: "\(lastError) in: \(sql)")
+        }
+        defer { sqlite3_finalize(stmt) }
+        for params in rows {
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+            try bind(stmt, params)
+            let rc = sqlite3_step(stmt)
+            guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw SQLiteError(code: rc, message: "\(lastError) in: \(sql)") }
+        }
+    }
+
+    func bind(_ stmt: OpaquePointer, _ params: [SQLValue]) throws {
+        // SQLITE_TRANSIENT: SQLite copies the bytes before the Swift string goes away.
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        for (i, p) in params.enumerated() {
+            let k = Int32(i + 1)
+            let rc: Int32
+            switch p {
+            case .null: rc = sqlite3_bind_null(stmt, k)
+            case .int(let v): rc = sqlite3_bind_int64(stmt, k, v)
+            case .double(let v): rc = sqlite3_bind_double(stmt, k, v)
+            case .text(let s): rc = sqlite3_bind_text(stmt, k, s, -1, transient)
+            }
+            guard rc == SQLITE_OK else { throw SQLiteError(code: rc, message: "binding parameter \(k): \(lastError)") }
+        }
+    }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }

@@ -17,10 +17,24 @@ final class SweepTests: CLITestCase {
 
     /// Eight processes race for the same 40 runs, each claiming and finishing through the workers' code path:
     /// every run is recorded exactly once, with all of its history, and the file stays sound.
+    /// Both journal modes: WAL (the default) and DELETE (for stores on network filesystems).
     func testEightConcurrentWritersNeverLoseOrDuplicateARow() throws {
+        for journal in ["WAL", "DELETE"] { try raceWriters(journal: journal) }
+    }
+
+    func raceWriters(journal: String) throws {
+        let storePath = dir.appendingPathComponent("\(journal)/store.sqlite").path
         let (writers, rows, steps) = (8, 40, 100)
         let procs = try (0..<writers).map { w in
-            try start(["runs", "stress-writer", "--store", storePath, "--rows", "\(rows)", "--steps", "\(steps)", "--writer", "\(w)"])
+            let p = Process()
+            p.executableURL = binary
+            p.arguments = ["runs", "stress-writer", "--store", storePath, "--rows", "\(rows)", "--steps", "\(steps)", "--writer", "\(w)"]
+            p.environment = ProcessInfo.processInfo.environment.merging(["ICL_STORE_JOURNAL": journal]) { $1 }
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            return (process: p, out: out, err: err)
         }
         var claimed = 0
         for p in procs {
@@ -31,6 +45,7 @@ final class SweepTests: CLITestCase {
         XCTAssertEqual(claimed, rows, "each run claimed by exactly one writer")
         let store = try RunStore(path: storePath)
         XCTAssertEqual(try store.integrityCheck(), "ok")
+        XCTAssertEqual(try store.db.query("PRAGMA journal_mode").first?.values.first?.text?.uppercased(), journal)
         let runs = try store.runs()
         XCTAssertEqual(runs.count, rows)
         XCTAssertTrue(runs.allSatisfy { $0.status == "done" && $0.attempts == 1 })
