@@ -219,10 +219,13 @@ struct RunsExport: ParsableCommand {
     @Option(help: "Config fields, comma-separated (default: the sweep's axes).") var fields: String?
     @Option(help: "Metrics, comma-separated (default: all).") var metrics: String?
     @Option(help: "Output file: .npz or .csv.") var out: String
+    @Flag(help: "Export the training histories instead: .npz arrays id [R], step [S], loss / gradient_norm / learning_rate [R, S] (NaN where a run has no such step); .csv one row per run and step.")
+    var history = false
 
     func run() throws {
         let store = try storeOptions.openExisting()
         let runs = try filter.select(store)
+        if history { return try exportHistories(store, runs) }
         var tableCommand = RunsTable()
         tableCommand.filter = filter
         tableCommand.fields = fields
@@ -260,6 +263,46 @@ struct RunsExport: ParsableCommand {
         default:
             throw ValidationError("--out must end in .npz or .csv, got '\(out)'")
         }
+    }
+}
+
+extension RunsExport {
+    func exportHistories(_ store: RunStore, _ runs: [RunStore.Run]) throws {
+        let url = URL(fileURLWithPath: out)
+        guard url.pathExtension == "npz" || url.pathExtension == "csv" else {
+            throw ValidationError("--out must end in .npz or .csv, got '\(out)'")
+        }
+        let columns = ["loss", "gradient_norm", "learning_rate"]
+        let histories = try runs.map { try store.history(id: $0.id) }
+        if url.pathExtension == "csv" {
+            var csv = "id,step," + columns.joined(separator: ",") + "\n"
+            for (r, h) in zip(runs, histories) {
+                for row in h {
+                    csv += "\(r.id),\(row["step"].int ?? -1)," + columns.map { row[$0].double.map { $0.description } ?? "" }.joined(separator: ",") + "\n"
+                }
+            }
+            try NumPy.writeAtomically(Data(csv.utf8), to: url)
+            print("wrote \(out): \(histories.map(\.count).reduce(0, +)) rows (\(runs.count) runs)")
+            return
+        }
+        // One column per step any run recorded (the trainer numbers them 1…S); NaN where a run has no such step.
+        let steps = Array(Set(histories.flatMap { $0.compactMap { $0["step"].int } })).sorted()
+        let column = Dictionary(uniqueKeysWithValues: steps.enumerated().map { ($1, $0) })
+        try checkSize([runs.count, steps.count, columns.count], "runs × steps × columns")
+        var arrays: [(name: String, tensor: Tensor)] = [("id", Tensor(runs.map { Double($0.id) })),
+                                                        ("step", Tensor(steps.map(Double.init)))]
+        for c in columns {
+            var values = [Double](repeating: .nan, count: runs.count * steps.count)
+            for (r, h) in histories.enumerated() {
+                for row in h {
+                    guard let s = row["step"].int, let j = column[s] else { continue }
+                    values[r * steps.count + j] = row[c].double ?? .nan
+                }
+            }
+            arrays.append((c, Tensor(shape: [runs.count, steps.count], scalars: values)))
+        }
+        try NumPy.save(arrays, npz: url)
+        print("wrote \(out): \(runs.count) runs × \(steps.count) steps")
     }
 }
 

@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import NumericCore
 import XCTest
 
 /// Sweeps end to end through the `icl` binary: concurrent writers, kill -9 and resume, the runs commands, Slurm.
@@ -171,6 +172,14 @@ final class SweepTests: CLITestCase {
         let e = try icl(["runs", "export", "--store", storePath, "--sweep", "small", "--out", npz])
         XCTAssertEqual(e.status, 0, e.err)
         XCTAssertTrue(e.out.contains("text columns left out: status"), e.out)
+        // Histories as [R, S] arrays: the store's loss, step for step, is the run directory's history.
+        let hist = dir.appendingPathComponent("h.npz")
+        XCTAssertEqual(try icl(["runs", "export", "--history", "--store", storePath, "--sweep", "small", "--out", hist.path]).status, 0)
+        let arrays = try NumPy.load(npz: hist)
+        XCTAssertEqual(arrays["loss"]?.shape, [4, 100])
+        let csvHistory = try String(contentsOfFile: run.runDirectory! + "/history.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        let losses = csvHistory.map { Double($0.split(separator: ",")[1])! }
+        XCTAssertEqual(Array(arrays["loss"]!.scalars[0..<100]), losses, "the first run's loss at every step")
         let svg = dir.appendingPathComponent("p.svg").path
         let p = try icl(["runs", "plot", "--store", storePath, "--sweep", "small", "--x", "seed", "--y", "model_error", "--out", svg])
         XCTAssertEqual(p.status, 0, p.err)
