@@ -94,11 +94,13 @@ public final class RunStore {
         try db.transaction {
             let current = Int(try db.query("PRAGMA user_version").first?.values.first?.int ?? 0)
             guard current <= RunStore.schemaVersion else {
-                throw TaskError("\(path): the run store has schema version \(current); this icl knows up to \(RunStore.schemaVersion) (a newer icl wrote it)")
+                throw TaskError("\(path): the run store has schema version \(current); this icl knows up to "
+                                + "\(RunStore.schemaVersion) (a newer icl wrote it)")
             }
             guard current < target else { return }
             for v in current..<target {
-                for statement in RunStore.migrations[v].split(separator: ";") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                for statement in RunStore.migrations[v].split(separator: ";")
+                where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                     try db.execute(String(statement))
                 }
             }
@@ -209,7 +211,10 @@ public final class RunStore {
 
     /// Refreshes a running run's heartbeat.
     public func heartbeat(id: Int64) throws {
-        try db.transaction { try db.execute("UPDATE runs SET heartbeat_at = ?1 WHERE id = ?2 AND status = 'running'", [.double(RunStore.now), .int(id)]) }
+        try db.transaction {
+            try db.execute("UPDATE runs SET heartbeat_at = ?1 WHERE id = ?2 AND status = 'running'",
+                           [.double(RunStore.now), .int(id)])
+        }
     }
 
     /// What a finished run leaves: its history, per-layer table and metrics.
@@ -238,7 +243,10 @@ public final class RunStore {
                     func at(_ xs: [Double]) -> SQLValue { i < xs.count ? .double(xs[i]) : .null }
                     return [.int(id), .int(Int64(h.steps[i])), at(h.losses), at(h.gradientNorms), at(h.learningRates), at(h.seconds)]
                 }
-                try db.executeMany("INSERT INTO history(run_id, step, loss, gradient_norm, learning_rate, seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", rows)
+                try db.executeMany("""
+                    INSERT INTO history(run_id, step, loss, gradient_norm, learning_rate, seconds)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    """, rows)
             }
             for (l, row) in result.layers.enumerated() {
                 try db.execute("INSERT INTO layers(run_id, layer, label, model_error, closest) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -298,7 +306,8 @@ public final class RunStore {
         public var config: Any? { try? JSONSerialization.jsonObject(with: Data(configJSON.utf8)) }
     }
 
-    static let runColumns = "id, config_hash, name, status, config_json, run_dir, host, pid, slurm_job, code_version, seed, attempts, error, started_at, ended_at"
+    static let runColumns = "id, config_hash, name, status, config_json, run_dir, host, pid, slurm_job, code_version, "
+        + "seed, attempts, error, started_at, ended_at"
 
     func run(from r: SQLRow) -> Run {
         Run(id: r["id"].int!, hash: r["config_hash"].text ?? "", name: r["name"].text ?? "", status: r["status"].text ?? "",
@@ -360,7 +369,9 @@ public final class RunStore {
     /// The status of every point of a sweep, by index ("missing" when no run exists yet).
     public func pointStatus(sweep: String) throws -> [Int: (status: String, run: Run?)] {
         var out: [Int: (String, Run?)] = [:]
-        for p in try db.query("SELECT idx FROM sweep_points WHERE sweep = ?1", [.text(sweep)]) { out[Int(p["idx"].int!)] = ("missing", nil) }
+        for p in try db.query("SELECT idx FROM sweep_points WHERE sweep = ?1", [.text(sweep)]) {
+            out[Int(p["idx"].int!)] = ("missing", nil)
+        }
         for r in try runs(sweep: sweep) {
             let alive = r.status == "running"
                 ? isAlive(host: r.host ?? "", pid: r.pid ?? 0, heartbeat: try heartbeat(of: r.id)) : true
@@ -379,13 +390,17 @@ public final class RunStore {
 
     public func layers(id: Int64) throws -> (layers: [SQLRow], matches: [SQLRow]) {
         (try db.query("SELECT layer, label, model_error, closest FROM layers WHERE run_id = ?1 ORDER BY layer", [.int(id)]),
-         try db.query("SELECT layer, reference, best_step, distance, ilwd, cosine FROM layer_matches WHERE run_id = ?1 ORDER BY layer, reference", [.int(id)]))
+         try db.query("""
+            SELECT layer, reference, best_step, distance, ilwd, cosine FROM layer_matches
+            WHERE run_id = ?1 ORDER BY layer, reference
+            """, [.int(id)]))
     }
 
     public func recordSlurmJob(sweep: String, jobID: String, indices: [Int], script: String) throws {
         try db.transaction {
             try db.execute("INSERT OR REPLACE INTO slurm_jobs(sweep, job_id, indices, script, submitted_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                           [.text(sweep), .text(jobID), .text(indices.map(String.init).joined(separator: ",")), .text(script), .double(RunStore.now)])
+                           [.text(sweep), .text(jobID), .text(indices.map(String.init).joined(separator: ",")), .text(script),
+                            .double(RunStore.now)])
         }
     }
 

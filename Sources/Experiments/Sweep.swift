@@ -50,7 +50,9 @@ public struct ExpandedSweep {
     /// Reads and expands a sweep file.
     public static func load(from url: URL) throws -> ExpandedSweep {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw TaskError("\(url.path): cannot read the sweep file (\(error.localizedDescription))") }
+        do { data = try Data(contentsOf: url) } catch {
+            throw TaskError("\(url.path): cannot read the sweep file (\(error.localizedDescription))")
+        }
         return try expand(data, source: url.path)
     }
 
@@ -123,7 +125,8 @@ public struct ExpandedSweep {
             var axisValues: [(String, String)] = []
             for (a, v) in combo.enumerated() {
                 let value = values[a][v]
-                let text = String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys]), as: UTF8.self)
+                let text = String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys]),
+                                  as: UTF8.self)
                 axisValues.append((paths[a], text))
                 apply(&json, paths[a], value)
             }
@@ -134,12 +137,14 @@ public struct ExpandedSweep {
             do { try config.validate() } catch let e as TaskError { throw TaskError("\(source): point \(index) (\(label)): \(e.message)") }
             let hash = RunStore.configHash(config)
             if let other = seen[hash] {
-                throw TaskError("\(source): points \(other) and \(index) are the same run (an axis path changes nothing, or repeats a value)")
+                throw TaskError("\(source): points \(other) and \(index) are the same run "
+                                + "(an axis path changes nothing, or repeats a value)")
             }
             seen[hash] = index
             points.append(Point(index: index, config: config, hash: hash, axes: axisValues))
         }
-        let canonical = String(decoding: try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self)
+        let canonical = String(decoding: try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys, .prettyPrinted]),
+                               as: UTF8.self)
         return ExpandedSweep(name: name, specJSON: canonical, axisPaths: paths, points: points,
                              slurm: try slurmOptions(spec["slurm"], source: source))
     }
@@ -176,7 +181,8 @@ public struct ExpandedSweep {
             case ("partition", let p as String): o.partition = p
             case ("extra", let e as [String]): o.extra = e
             default:
-                throw TaskError("\(source): slurm.\(k): expected time \"HH:MM:SS\", memory \"4G\", cpus ≥ 1, throttle ≥ 1, partition \"name\" or extra [\"--flag=value\"]")
+                throw TaskError("\(source): slurm.\(k): expected time \"HH:MM:SS\", memory \"4G\", cpus ≥ 1, throttle ≥ 1, "
+                                + "partition \"name\" or extra [\"--flag=value\"]")
             }
         }
         return o
