@@ -366,18 +366,31 @@ public final class RunStore {
         return run
     }
 
-    /// The status of every point of a sweep, by index ("missing" when no run exists yet).
-    public func pointStatus(sweep: String) throws -> [Int: (status: String, run: Run?)] {
-        var out: [Int: (String, Run?)] = [:]
-        for p in try db.query("SELECT idx FROM sweep_points WHERE sweep = ?1", [.text(sweep)]) {
-            out[Int(p["idx"].int!)] = ("missing", nil)
+    /// The status of every point of an expanded sweep, by index, looked up by config hash (so runs that another
+    /// sweep did count, registered or not): "missing" when no run exists yet, "interrupted" for a `running` run
+    /// whose process is gone.
+    public func pointStatus(_ sweep: ExpandedSweep) throws -> [Int: (status: String, run: Run?)] {
+        var byHash: [String: Run] = [:]
+        for r in try db.query("SELECT * FROM runs WHERE config_hash IN (SELECT value FROM json_each(?1))",
+                              [.text(jsonArray(sweep.points.map(\.hash)))]) {
+            let run = run(from: r)
+            byHash[run.hash] = run
         }
-        for r in try runs(sweep: sweep) {
+        var out: [Int: (String, Run?)] = [:]
+        for p in sweep.points {
+            guard var r = byHash[p.hash] else { out[p.index] = ("missing", nil); continue }
+            for m in try db.query("SELECT name, value FROM metrics WHERE run_id = ?1", [.int(r.id)]) {
+                r.metrics[m["name"].text!] = m["value"].double ?? .nan
+            }
             let alive = r.status == "running"
                 ? isAlive(host: r.host ?? "", pid: r.pid ?? 0, heartbeat: try heartbeat(of: r.id)) : true
-            for p in r.points { out[p.index] = (alive ? r.status : "interrupted", r) }
+            out[p.index] = (alive ? r.status : "interrupted", r)
         }
         return out
+    }
+
+    func jsonArray(_ strings: [String]) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: strings), as: UTF8.self)
     }
 
     func heartbeat(of id: Int64) throws -> Double {

@@ -9,7 +9,7 @@ import Tasks
 enum SlurmBackend {
     static func submit(_ sweep: ExpandedSweep, spec: URL, store: RunStore, root: URL, options o: ExpandedSweep.SlurmOptions,
                        wait: Bool, checkpointEvery: Int) throws {
-        let states = try store.pointStatus(sweep: sweep.name)
+        let states = try store.pointStatus(sweep)
         let todo = sweep.points.map(\.index).filter { i in
             let s = states[i]?.status ?? "missing"
             return s != "done" && s != "running"
@@ -64,7 +64,7 @@ enum SlurmBackend {
         var lastLine = ""
         var goneSince: Date?
         while true {
-            let states = try store.pointStatus(sweep: sweep.name)
+            let states = try store.pointStatus(sweep)
             let s = indices.map { i -> String in
                 guard let (status, run) = states[i] else { return "missing" }
                 return status != "done" && (run?.startedAt ?? 0) < since ? "queued" : status
@@ -81,7 +81,7 @@ enum SlurmBackend {
             }
             Thread.sleep(forTimeInterval: 1)
         }
-        let states = try store.pointStatus(sweep: sweep.name)
+        let states = try store.pointStatus(sweep)
         let bad = indices.filter { states[$0]?.status != "done" }
         guard bad.isEmpty else {
             throw TaskError("\(sweep.name): points \(bad.map(String.init).joined(separator: ", ")) did not finish; `icl sweep status` shows why, `icl sweep --slurm` resubmits them")

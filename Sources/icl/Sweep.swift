@@ -145,7 +145,7 @@ struct SweepStatus: ParsableCommand {
 
 /// The point table: index, axis values, status, and the run's error or model error.
 func printStatus(_ sweep: ExpandedSweep, store: RunStore) throws {
-    let states = try store.pointStatus(sweep: sweep.name)
+    let states = try store.pointStatus(sweep)
     var counts: [String: Int] = [:]
     print("| point | " + sweep.axisPaths.joined(separator: " | ") + " | status | run | note |")
     print("|---|" + String(repeating: "---|", count: sweep.axisPaths.count) + "---|---|---|")
@@ -199,7 +199,7 @@ struct LocalBackend {
     var checkpointEvery: Int
 
     func run() throws {
-        let states = try store.pointStatus(sweep: sweep.name)
+        let states = try store.pointStatus(sweep)
         var queue = sweep.points.map(\.index).filter { states[$0]?.status != "done" }
         let skipped = sweep.points.count - queue.count
         var running: [Int: (process: Process, started: Date)] = [:]
@@ -269,7 +269,7 @@ struct LocalBackend {
         }
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
         if !failed.isEmpty {
-            let final = try store.pointStatus(sweep: sweep.name)
+            let final = try store.pointStatus(sweep)
             for i in failed.sorted() {
                 log("point \(i) failed: \(final[i]?.run?.error ?? "see \(root.path)/\(sweep.name)/logs/\(i).log")")
             }

@@ -136,6 +136,12 @@ final class SweepTests: CLITestCase {
         let again = try icl(["sweep", sweep, "--local", "2", "--store", storePath])
         XCTAssertEqual(again.status, 0, again.err)
         XCTAssertTrue(again.err.contains("4 of 4 points already done; skipped"), again.err)
+        // Another sweep containing the same runs (by config hash) finds them done, before it is ever run.
+        let renamed = try String(contentsOfFile: sweep, encoding: .utf8).replacingOccurrences(of: "\"small\"", with: "\"again\"")
+        let other = dir.appendingPathComponent("again.json").path
+        try renamed.write(toFile: other, atomically: true, encoding: .utf8)
+        let dry = try icl(["sweep", other, "--dry-run", "--store", storePath])
+        XCTAssertTrue(dry.out.contains("again: 4 points; 4 done"), dry.out)
 
         let list = try icl(["runs", "list", "--store", storePath, "--sweep", "small", "--where", "model.layers=2"])
         XCTAssertEqual(list.status, 0, list.err)
