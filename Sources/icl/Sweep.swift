@@ -71,7 +71,7 @@ struct SweepRun: ParsableCommand {
         """)
     @OptionGroup var source: SweepSource
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "Worker processes on this machine.") var local: Int?
+    @Option(help: "Worker processes on this machine (without --slurm: 1 by default).") var local: Int?
     @Flag(help: "Submit a Slurm job array (sbatch) instead of running here.") var slurm = false
     @Option(help: "Slurm: time limit per task (HH:MM:SS; default from the sweep file, else 01:00:00).") var time: String?
     @Option(help: "Slurm: memory per task (e.g. 4G; default from the sweep file, else 4G).") var memory: String?
