@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "BLASRuntime", dependencies: ["CLapack"], exclude: ["README.md"]),
         // Zlib, only to read compressed .npz files (np.savez_compressed).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Debian's libsqlite3-dev: the run store (a thin wrapper in Experiments/SQLite.swift).
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(
             name: "NumericCore",
             dependencies: ["CLapack", "BLASRuntime", "CZlib"],
@@ -38,7 +40,8 @@ let package = Package(
         // Figures as SVG text: pure functions of data (no dependencies).
         .target(name: "Plots", exclude: ["README.md"]),
         .target(name: "Experiments",
-                dependencies: ["NumericCore", "Tasks", "ClassicalLearners", "Models", "Training", "Analysis", "Plots"],
+                dependencies: ["NumericCore", "Tasks", "ClassicalLearners", "Models", "Training", "Analysis", "Plots",
+                               "CSQLite"],
                 exclude: ["README.md"]),
         .executableTarget(
             name: "icl",

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the workbench needs on a Debian machine (idempotent): BLAS/LAPACKE and zlib headers.
+# Installs what the workbench needs on a Debian machine (idempotent): BLAS/LAPACKE, zlib and SQLite headers.
 # The Swift 6 toolchain itself must already be on PATH.
 set -euo pipefail
-packages=(liblapacke-dev libopenblas-dev zlib1g-dev)
+packages=(liblapacke-dev libopenblas-dev zlib1g-dev libsqlite3-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

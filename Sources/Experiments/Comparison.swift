@@ -24,6 +24,10 @@ public struct ComparisonReport {
     public var warnings: [String] = []
     /// Error (or accuracy) at every number of in-context examples, per learner (the model first).
     public var curves: [(name: String, values: [Double])] = []
+    /// The run's scalar results, deterministic from its config (what a sweep tabulates and the run store keeps):
+    /// `model_error` (the last layer's query error), `<reference>_distance` (its best step's distance to the
+    /// last layer) and `<reference>_step` (that step: iterations, or ridge's λ), `final_loss`, and per family extras (`dmmse_mse`, `spd_ridge_sigma2`, `implied_eta`, …).
+    public var metrics: [String: Double] = [:]
 
     /// The report's figures as SVG text: error vs number of examples, the layer × reference distance heatmap,
     /// and the training loss at every step (when the model was trained here).
@@ -146,6 +150,7 @@ public enum Comparison {
         }
         var report = try evaluate(model, config: config)
         report.history = history
+        if let loss = history?.losses.last { report.metrics["final_loss"] = loss }
         if let run {
             try run.write(Data(report.render(.markdown).utf8), "report.md")
             try run.write(Data(report.render(.json).utf8), "report.json")
@@ -227,10 +232,28 @@ public enum Comparison {
             ? contextLengthCurve(learner: model, references: refs.curveLearners, prompts: prompts, kind: kind) : nil
         var report = ComparisonReport(config: config, baselines: baselines, layers: layers, contextCurve: curve?.table, layerRows: rows)
         report.curves = curve?.curves ?? []
+        report.metrics = refs.metrics
+        if let last = rows.last {
+            report.metrics["model_error"] = last.error
+            for m in last.matches {
+                report.metrics[metricName(m.key) + "_distance"] = m.match.score
+                if !m.single { report.metrics[metricName(m.key) + "_step"] = m.match.algorithmValue }
+            }
+        }
         report.probes = try probeTable(model: model, cx: cx, cy: cy, query: query, references: refs.references, rows: rows)
         report.warnings = NumericalHealth.scaleWarnings(prompts, source: "evaluation prompts")
             + ([baselines, layers] + (curve.map { [$0.table] } ?? [])).flatMap(NumericalHealth.tableWarnings)
         return report
+    }
+
+    /// A reference key as a metric name: lower case, runs of other characters as one `_` ("ridge λ" → "ridge").
+    public static func metricName(_ key: String) -> String {
+        var out = ""
+        for ch in key.lowercased() {
+            if ch.isASCII && (ch.isLetter || ch.isNumber) { out.append(ch) } else if !out.hasSuffix("_") { out.append("_") }
+        }
+        while out.hasSuffix("_") { out.removeLast() }
+        return out.isEmpty ? "reference" : out
     }
 
     /// Per layer: held-out R² of a ridge probe from the hidden state at the query token to the label and to each

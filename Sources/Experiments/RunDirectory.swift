@@ -158,7 +158,8 @@ public struct RunDirectory {
 
     public func unlock() { try? FileManager.default.removeItem(at: lockURL) }
 
-    static func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
+    /// A zombie (exited, not yet reaped) is not alive: it will never release its lock.
+    static func isAlive(_ pid: Int32) -> Bool { (kill(pid, 0) == 0 || errno == EPERM) && !RunStore.isZombie(pid) }
 
     /// Removes `.NAME.tmp-PID` files whose writer is no longer alive.
     func removeStrayTemporaries() {

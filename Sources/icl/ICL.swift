@@ -22,7 +22,8 @@ struct ICL: ParsableCommand {
         choice), OPENBLAS_CORETYPE (respected), COLUMNS (width of help and the progress bar).
         """,
         version: ICL.version,
-        subcommands: [Compare.self, Train.self, TasksCommand.self, Eval.self, Baselines.self, PresetsCommand.self, BLASCommand.self],
+        subcommands: [Compare.self, Train.self, TasksCommand.self, Eval.self, Baselines.self, PresetsCommand.self, BLASCommand.self,
+                      SweepCommand.self, RunOne.self, RunsCommand.self],
         defaultSubcommand: nil)
 
     /// The package version, and the git commit of the checkout the binary was built in when it can be found.

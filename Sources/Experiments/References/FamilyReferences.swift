@@ -36,6 +36,8 @@ struct FamilyReferences {
     var baselineNotes: [String] = []
     var layerNotes: [String] = []
     var curveLearners: [InContextLearner] = []
+    /// Scalar results beyond the tables (the run store's metrics), e.g. `dmmse_mse`, `implied_eta`.
+    var metrics: [String: Double] = [:]
 
     /// Adds a reference and its baseline row (its query error at its best step); `fields` are the numbers its
     /// label rounds (JSON and CSV carry them at full precision).

@@ -46,6 +46,10 @@ extension FamilyReferences {
             let ridge = ctx.run(Ridge(penalty: max(task.noise * task.noise, 1e-6)))
             let final = ctx.modelTrajectory.final
             refs.baselineRows.append([.learner("dMMSE (the pool's posterior mean)"), .number(Metrics.meanSquaredError(dmmse.final, ys)), .empty])
+            refs.metrics["dmmse_mse"] = Metrics.meanSquaredError(dmmse.final, ys)
+            refs.metrics["ridge_sigma2_mse"] = Metrics.meanSquaredError(ridge.final, ys)
+            refs.metrics["spd_dmmse"] = Metrics.predictionDistance(final, dmmse.final)
+            refs.metrics["spd_ridge_sigma2"] = Metrics.predictionDistance(final, ridge.final)
             refs.baselineNotes.append("Task pool of M = \(pool.shape[0]): SPD(model, dMMSE) = \(Cell.format(Metrics.predictionDistance(final, dmmse.final))), SPD(model, ridge λ = σ²) = \(Cell.format(Metrics.predictionDistance(final, ridge.final))).")
         }
         if task.noise > 0, case .gaussian(let tau) = task.weights {
@@ -55,7 +59,7 @@ extension FamilyReferences {
                                                [.init("ridge_penalty", lambda)]),
                                       .number(Metrics.meanSquaredError(bayes.final, ys)), .empty])
         }
-        refs.layerNotes += impliedStepNotes(task, ctx, eta: eta, cx: cx, cy: cy)
+        refs.layerNotes += impliedStepNotes(task, ctx, eta: eta, cx: cx, cy: cy, metrics: &refs.metrics)
         if ctx.config.evaluation.task != nil {
             refs.layerNotes.append("Evaluated on a shifted distribution (evaluation.task), trained on the configured task.")
         }
@@ -65,7 +69,7 @@ extension FamilyReferences {
     /// The step size a first layer implements (a fit of ŵ_model ≈ η̂ · (1/n) Σ yᵢxᵢ), and what the
     /// restricted model's preconditioner learned.
     static func impliedStepNotes(_ task: LinearRegressionTask, _ ctx: EvaluationContext, eta: Double,
-                                 cx: Tensor, cy: Tensor) -> [String] {
+                                 cx: Tensor, cy: Tensor, metrics: inout [String: Double]) -> [String] {
         var notes: [String] = []
         let (n, d) = (cx.shape[1], task.dimension)
         let spec = ctx.config.model
@@ -75,8 +79,10 @@ extension FamilyReferences {
             var num = 0.0, den = 0.0
             for i in 0..<w.scalarCount { num += w.scalars[i] * avg.scalars[i]; den += avg.scalars[i] * avg.scalars[i] }
             var line = "First layer as one GD step: implied step size η̂ = \(Cell.format(num / max(den, 1e-300)))"
+            metrics["implied_eta"] = num / max(den, 1e-300)
             if case .isotropicGaussian = task.inputs, spec.kind == .lsa, spec.layers == 1 {
                 let s2 = task.noise * task.noise
+                metrics["mahankali_eta"] = Double(n) / (Double(n + d + 1) + s2)
                 line += " (Mahankali et al.'s optimum n/(n + d + 1 + σ²) = \(Cell.format(Double(n) / (Double(n + d + 1) + s2))))"
             }
             notes.append(line + ".")
