@@ -238,10 +238,14 @@ struct RunsExport: ParsableCommand {
             var csv = t.columns.joined(separator: ",") + "\n"
             for row in t.rows {
                 csv += row.map { c -> String in
+                    func quoted(_ s: String) -> String {
+                        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+                    }
                     switch c {
                     case .number(let v): return v.description
                     case .integer(let i): return String(i)
-                    case .text(let s): return s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+                    case .text(let s): return quoted(s)
+                    case .tagged(let label, _, _): return quoted(label)
                     case .empty: return ""
                     }
                 }.joined(separator: ",") + "\n"
@@ -253,7 +257,13 @@ struct RunsExport: ParsableCommand {
             var skipped: [String] = []
             for (j, name) in t.columns.enumerated() {
                 let values = t.rows.map { row -> Double? in
-                    switch row[j] { case .number(let v): return v; case .integer(let i): return Double(i); case .empty: return .nan; case .text: return nil }
+                    switch row[j] {
+                    case .number(let v): return v
+                    case .integer(let i): return Double(i)
+                    case .empty: return .nan
+                    case .text: return nil
+                    case .tagged(_, let value, _): return value.number
+                    }
                 }
                 if values.contains(where: { $0 == nil }) { skipped.append(name); continue }
                 arrays.append((name, Tensor(shape: [t.rows.count], scalars: values.map { $0! })))

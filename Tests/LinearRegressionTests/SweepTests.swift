@@ -150,16 +150,17 @@ final class SweepTests: CLITestCase {
                              "--format", "csv"])
         XCTAssertEqual(table.status, 0, table.err)
         let lines = table.out.split(separator: "\n")
-        XCTAssertEqual(lines.first, "id,status,model.layers,seed,model_error,final_loss")
+        // CSV headers are identifiers (the report schema's rule: "model.layers" → "model_layers").
+        XCTAssertEqual(lines.first, "id,status,model_layers,seed,model_error,final_loss")
         XCTAssertEqual(lines.count, 5)
         // The table agrees with the run directory's report.json (the store holds the same numbers).
         let store = try RunStore(path: storePath)
         let run = try XCTUnwrap(store.runs(sweep: "small").first)
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run.runDirectory! + "/report.json"))) as! [String: Any]
-        let rows = (report["layers"] as! [String: Any])["rows"] as! [[String: Any]]
+        let rows = ((report["tables"] as! [String: Any])["layers"] as! [String: Any])["rows"] as! [[String: Any]]
         // 2 ulps: Foundation's JSON parser on Linux is not correctly rounded in the last bit (the store holds the
         // Double itself).
-        let fromReport = try XCTUnwrap(rows.last?["model MSE"] as? Double)
+        let fromReport = try XCTUnwrap(rows.last?["model_mse"] as? Double)
         XCTAssertEqual(fromReport, run.metrics["model_error"]!, accuracy: 2 * fromReport.ulp, "report.json and the store agree")
 
         // The per-layer table and the metrics agree: the last layer's GD match is gd_step / gd_distance.
