@@ -1,4 +1,5 @@
 import Foundation
+import NumericCore
 
 /// A JSON value with its keys in the order they were given (so reports read in table order), written with
 /// full-precision numbers (Swift's shortest representation that reads back to the same Double).
@@ -50,21 +51,7 @@ public indirect enum JSONValue: Equatable {
         }
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONText.quote(s) }
 }
 
 /// The package version, and the git commit of the checkout the running binary was built in when it can be

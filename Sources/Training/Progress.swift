@@ -1,4 +1,5 @@
 import Foundation
+import NumericCore
 
 /// One training step as the trainer reports it to an observer (every step; the observer decides what to show).
 public struct TrainingProgress: Sendable {
@@ -111,7 +112,7 @@ public final class ProgressReporter: @unchecked Sendable {
 
     public static func jsonLine(_ p: TrainingProgress) -> String {
         func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
-        return "{\"event\": \"step\", \"label\": \(JSONString.quote(p.label)), \"step\": \(p.step), \"steps\": \(p.steps), "
+        return "{\"event\": \"step\", \"label\": \(JSONText.quote(p.label)), \"step\": \(p.step), \"steps\": \(p.steps), "
             + "\"loss\": \(number(p.loss)), \"gradient_norm\": \(number(p.gradientNorm)), "
             + "\"learning_rate\": \(number(p.learningRate)), \"seconds\": \(number(p.seconds)), \"eta_seconds\": \(number(p.eta))}"
     }
@@ -128,17 +129,3 @@ public final class ProgressReporter: @unchecked Sendable {
     }
 }
 
-/// A JSON string literal (for the progress lines; reports use Analysis's `JSONValue`).
-enum JSONString {
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default: if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
-}

@@ -238,14 +238,11 @@ struct RunsExport: ParsableCommand {
             var csv = t.columns.joined(separator: ",") + "\n"
             for row in t.rows {
                 csv += row.map { c -> String in
-                    func quoted(_ s: String) -> String {
-                        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-                    }
                     switch c {
                     case .number(let v): return v.description
                     case .integer(let i): return String(i)
-                    case .text(let s): return quoted(s)
-                    case .tagged(let label, _, _): return quoted(label)
+                    case .text(let s): return CSV.quote(s)
+                    case .tagged(let label, _, _): return CSV.quote(label)
                     case .empty: return ""
                     }
                 }.joined(separator: ",") + "\n"
