@@ -1,3 +1,4 @@
+import BLASRuntime
 import Foundation
 import _Differentiation
 
@@ -195,25 +196,19 @@ extension Tensor {
     /// `½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))` (PyTorch's `gelu(approximate="tanh")`).
     @differentiable(reverse)
     public func gelu() -> Tensor {
-        map { x in 0.5 * x * (1 + Foundation.tanh(Tensor.geluC * (x + 0.044715 * x * x * x))) }
+        _vjpGelu().value
     }
     // With u = c (x + 0.044715 x³): out = ½ x (1 + tanh u), so
     // dx = g [½ (1 + tanh u) + ½ x (1 − tanh² u) c (1 + 3 · 0.044715 x²)].
     @derivative(of: gelu)
     public func _vjpGelu() -> (value: Tensor, pullback: (Tensor) -> Tensor) {
-        // tanh u is computed once, for the value and the pullback.
+        // tanh u is computed once, for the value and the pullback (BLASRuntime/Activations.c, vectorized).
         let n = scalarCount
         var t = [Double](repeating: 0, count: n), out = t
         scalars.withUnsafeBufferPointer { x in
             t.withUnsafeMutableBufferPointer { tp in
                 out.withUnsafeMutableBufferPointer { op in
-                    for i in 0..<n {
-                        let xi = x[i]
-                        // tanh u = 1 − 2/(e^{2u} + 1): one exp instead of glibc's expm1-based tanh (absolute error ~1e-16).
-                        let ti = 1 - 2 / (Foundation.exp(2 * Tensor.geluC * (xi + 0.044715 * xi * xi * xi)) + 1)
-                        tp[i] = ti
-                        op[i] = 0.5 * xi * (1 + ti)
-                    }
+                    if n > 0 { icl_gelu_forward(x.baseAddress!, n, op.baseAddress!, tp.baseAddress!) }
                 }
             }
         }
@@ -224,10 +219,7 @@ extension Tensor {
                 x.scalars.withUnsafeBufferPointer { xs in
                     g.scalars.withUnsafeBufferPointer { gs in
                         t.withUnsafeBufferPointer { ts in
-                            for i in 0..<n {
-                                let (xi, ti) = (xs[i], ts[i])
-                                d[i] = gs[i] * (0.5 * (1 + ti) + 0.5 * xi * (1 - ti * ti) * Tensor.geluC * (1 + 3 * 0.044715 * xi * xi))
-                            }
+                            if n > 0 { icl_gelu_backward(xs.baseAddress!, ts.baseAddress!, gs.baseAddress!, n, d.baseAddress!) }
                         }
                     }
                 }

@@ -1,3 +1,4 @@
+import Foundation
 import NumericCore
 import TestSupport
 import XCTest
@@ -42,6 +43,20 @@ final class GradientTests: XCTestCase {
         assertGradientMatches(at: x, "x + c") { $0 + 3 }
         assertGradientMatches(at: x, "x - c") { $0 - 3 }
         assertGradientMatches(at: x, "-x") { -$0 }
+    }
+
+    func testVectorizedGeluMatchesTheLibmFormula() {
+        // The kernel's own exp (range reduction + degree-13 series) against libm's tanh, from the middle to where
+        // tanh saturates and x³ overflows; 4 ulp of the value (or of 1 near zero) bounds the two roundings.
+        var xs: [Double] = stride(from: -40.0, through: 40.0, by: 0.0137).map { $0 }
+        xs += [0, -0.0, 1e-300, -1e-300, 1e-8, 6.5, -6.5, 300, -300, 1e103, -1e103, 1e300, -1e300]
+        let got = Tensor(xs).gelu().scalars
+        for (x, y) in zip(xs, got) {
+            let reference = 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
+            XCTAssertLessThanOrEqual(abs(y - reference), 4 * max(abs(reference), 1e-300).ulp + 4 * 1.0.ulp * min(abs(x), 1),
+                                     "gelu(\(x)) = \(y), libm \(reference)")
+        }
+        XCTAssertTrue(Tensor([Double.nan]).gelu().scalars[0].isNaN)
     }
 
     func testElementwiseFunctions() {

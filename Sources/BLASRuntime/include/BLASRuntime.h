@@ -69,4 +69,9 @@ void icl_gd_trajectory(const double *s, const double *xty, const double *eta, do
 void icl_newton_trajectory(const double *s, const double *xty, const double *alpha, long count, long d, long steps,
                            double *const *out);
 
+/// GELU with the tanh approximation, ½ x (1 + tanh u), u = √(2/π)(x + 0.044715 x³), over n values; tanh u is kept
+/// for the backward. icl_gelu_backward: dx = g · dGELU/dx from x and tanh u.
+void icl_gelu_forward(const double *x, long n, double *out, double *tanh_u);
+void icl_gelu_backward(const double *x, const double *tanh_u, const double *g, long n, double *dx);
+
 #endif
