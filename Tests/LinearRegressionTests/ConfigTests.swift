@@ -86,6 +86,12 @@ final class ConfigTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("'injection' applies to kind looped"), "\($0)")
         }
         XCTAssertThrowsError(try ModelSpec(kind: .looped, depth: 3, symmetricPreconditioner: true).validate())
+        // Truncated backpropagation applies to looped models, LSA or transformer, and reaches the model.
+        XCTAssertThrowsError(try ModelSpec(kind: .lsa, layers: 2, window: 1).validate()) {
+            XCTAssertTrue("\($0)".contains("'window' applies to kinds looped"), "\($0)")
+        }
+        XCTAssertNoThrow(try ModelSpec(kind: .looped, depth: 4, window: 2).validate())
+        XCTAssertEqual((ModelSpec(kind: .looped, depth: 4, window: 2).makeModel(dimension: 3, seed: 1) as? Looped<LSALayer>)?.window, 2)
         XCTAssertThrowsError(try ModelSpec(kind: .restricted, layers: 2, depth: 3).validate())
         var c = ExperimentConfig(name: "x", task: .linearRegression(LinearRegressionTask(dimension: 3, points: 5)),
                                  model: ModelSpec(), training: TrainingConfig())
