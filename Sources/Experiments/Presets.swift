@@ -7,6 +7,8 @@ public enum Presets {
     public static let names = ["flagship", "looped-flagship", "von-oswald", "mahankali", "akyurek-deep", "gatmiry-looped",
                                "gatmiry-looped-free", "looped-lsa", "covariate-shift", "raventos-pool", "lsa-gmm", "lsa-fourier-mixture",
                                "lsa-boolean-conjunction", "lsa-graph-connectivity", "garg-linear", "garg-linear-interleaved", "yang-looped", "algoformer-linear",
+                               "fu-newton-probe", "bhattamishra-conjunction", "bhattamishra-parity", "bhattamishra-parity-teaching",
+                               "panwar-gmm", "panwar-fourier-mixture", "raventos-two-regimes", "raventos-two-regimes-fresh",
                                "ci-tiny"]
 
     /// One line per preset for `--help` and `icl presets` (the config's `summary` says more).
@@ -28,11 +30,27 @@ public enum Presets {
         case "lsa-graph-connectivity": return "graph connectivity over adjacency rows, 3-layer LSA vs BFS / k-hop"
         case "garg-linear": return "Garg: GPT (4 layers, width 64), every-prefix loss, paired tokens"
         case "garg-linear-interleaved": return "as garg-linear with Garg's interleaved x / y tokens"
-        case "yang-looped": return "Yang: one looped GPT block with input injection (not yet measured)"
-        case "algoformer-linear": return "AlgoFormer: pre-, looped and post-blocks (not yet measured)"
+        case "yang-looped": return "Yang: one GPT block looped 8× with input injection, 40 loops at test"
+        case "algoformer-linear": return "AlgoFormer: pre-block, looped block (8×, 16 at test), post-block"
+        case "fu-newton-probe": return "Fu: garg-linear's model, layer by layer against GD and iterative Newton"
+        case "bhattamishra-conjunction": return "Bhattamishra: conjunctions (n = 10), 3-layer GPT vs elimination"
+        case "bhattamishra-parity": return "Bhattamishra: 2-sparse parities (n = 10), 3-layer GPT vs GF(2) elimination"
+        case "bhattamishra-parity-teaching": return "as bhattamishra-parity, each prompt opening with a teaching sequence"
+        case "panwar-gmm": return "Panwar: Gaussian-mixture regression (d = 5, 8 points), GPT vs the mixture PME"
+        case "panwar-fourier-mixture": return "Panwar: Fourier mixture N ∈ {1, 2, 3}, GPT vs the Bayesian average"
+        case "raventos-two-regimes": return "Raventós: GPT pretrained on 4 tasks, near dMMSE on them"
+        case "raventos-two-regimes-fresh": return "Raventós: GPT pretrained on fresh tasks, near ridge"
         case "ci-tiny": return "d = 3, n = 7, 200 steps: the tests' seconds-long run"
         default: return ""
         }
+    }
+
+    /// garg-linear's training, shared by the GPT presets of the other families: AdamW 1e-3 (decay 0.01), 200
+    /// warm-up steps, cosine to 0.1×, batch 64, clip 1, every-prefix loss, 2 micro-batches, seed 0.
+    static func gptTraining(steps: Int) -> TrainingConfig {
+        TrainingConfig(steps: steps, batchSize: 64, learningRate: 1e-3, maxGradientNorm: 1, seed: 0, logEvery: 250,
+                       objective: .everyPrefix, weightDecay: 0.01, warmupSteps: 200, schedule: .cosine,
+                       finalLearningRateFraction: 0.1, microBatches: 2)
     }
 
     public static func named(_ name: String) throws -> ComparisonConfig {
@@ -170,6 +188,69 @@ public enum Presets {
             c.summary = "AlgoFormer (Gao et al. 2024): a pre-block, one looped block (8 loops, window 4, curriculum 4 → 8; 16 at test) and a post-block on d = 5 linear regression"
             c.model = ModelSpec(kind: .algoFormer, depth: 8, evaluationDepth: 16, heads: 4, initStd: 0.02, width: 64, window: 4,
                                 preLayers: 1, postLayers: 1)
+            return c
+        case "fu-newton-probe":
+            var c = try named("garg-linear")
+            c.name = name
+            c.summary = "Fu et al. (2024) on garg-linear's model (the same training, so the same weights): each layer against GD (up to 256 steps) and iterative Newton (up to 12 iterations), with linear probes and the error similarity SimE"
+            c.evaluation.gradientDescentSteps = 256
+            c.evaluation.newtonSteps = 12
+            return c
+        case "bhattamishra-conjunction":
+            return ExperimentConfig(
+                name: name,
+                summary: "Bhattamishra et al. (2024): conjunctions (n = 10, 30 points, ±1 encoding, balanced) with a 3-layer GPT (width 64, 4 heads, paired layout) trained by the logistic loss on every prefix; near elimination, above nearest neighbour?",
+                task: .boolean(BooleanTask(variables: 10, points: 30, functionClass: .conjunction)),
+                model: ModelSpec(kind: .transformer, layers: 3, heads: 4, initStd: 0.02, width: 64),
+                training: gptTraining(steps: 1500),
+                evaluation: EvaluationConfig(prompts: 2000))
+        case "bhattamishra-parity":
+            return ExperimentConfig(
+                name: name,
+                summary: "Bhattamishra et al. (2024): 2-sparse parities over n = 10 variables (30 points) with a 3-layer GPT: the model stays near chance while Gaussian elimination over GF(2) is exact",
+                task: .boolean(BooleanTask(variables: 10, points: 30, functionClass: .sparseParity(support: 2))),
+                model: ModelSpec(kind: .transformer, layers: 3, heads: 4, initStd: 0.02, width: 64),
+                training: gptTraining(steps: 1000),
+                evaluation: EvaluationConfig(prompts: 2000))
+        case "bhattamishra-parity-teaching":
+            var c = try named("bhattamishra-parity")
+            c.name = name
+            c.summary = "As bhattamishra-parity with every prompt opening with the parity's teaching sequence (all +1, then each variable flipped alone: n + 1 = 11 points that identify the support); after it, the model should be exact"
+            c.task = .boolean(BooleanTask(variables: 10, points: 30, functionClass: .sparseParity(support: 2), teachingSequence: true))
+            return c
+        case "panwar-gmm":
+            return ExperimentConfig(
+                name: name,
+                summary: "Panwar et al. (2024): Gaussian mixture of regressions (d = 5, 8 points, w ~ ½𝒩(+3e₁, I) + ½𝒩(−3e₁, I), σ = 0.1) with garg-linear's GPT: is its error between the mixture's posterior mean and OLS, and nearer the PME?",
+                task: .gaussianMixture(GaussianMixtureTask(dimension: 5, points: 8, noise: 0.1)),
+                model: ModelSpec(kind: .transformer, layers: 4, heads: 4, initStd: 0.02, width: 64),
+                training: gptTraining(steps: 2000),
+                evaluation: EvaluationConfig(prompts: 2000))
+        case "panwar-fourier-mixture":
+            return ExperimentConfig(
+                name: name,
+                summary: "Panwar et al. (2024): Fourier-series mixture (x ~ U(−5, 5), N ∈ {1, 2, 3} uniform, 16 points) with garg-linear's GPT on the scalar x: closer to the Bayesian model average than to min-norm least squares with N = 3?",
+                task: .fourier(FourierTask.mixture(maxFrequency: 3, points: 16)),
+                model: ModelSpec(kind: .transformer, layers: 4, heads: 4, initStd: 0.02, width: 64),
+                training: gptTraining(steps: 2000),
+                evaluation: EvaluationConfig(prompts: 2000))
+        case "raventos-two-regimes":
+            return ExperimentConfig(
+                name: name,
+                summary: "Raventós et al. (2023), below the task-diversity threshold: D = 8, 16 points, σ² = 0.25, a GPT (4 layers, width 64) pretrained on a pool of M = 4 tasks and evaluated on them: it should beat ridge and sit near dMMSE (raventos-two-regimes-fresh is the other regime)",
+                task: .linearRegression(LinearRegressionTask(dimension: 8, points: 16, weights: .pool(size: 4, scale: 1, poolSeed: 2023), noise: 0.5)),
+                model: ModelSpec(kind: .transformer, layers: 4, heads: 4, initStd: 0.02, width: 64),
+                training: gptTraining(steps: 1500),
+                evaluation: EvaluationConfig(prompts: 2000))
+        case "raventos-two-regimes-fresh":
+            var c = try named("raventos-two-regimes")
+            c.name = name
+            c.summary = "Raventós et al. (2023), the other regime: the same GPT pretrained with a fresh w ~ N(0, I) every prompt, evaluated on the 4 tasks of raventos-two-regimes' pool (where dMMSE(4) is optimal): it should stay closer to ridge than to dMMSE(4)"
+            var fresh = c.task.linearRegression!
+            let pooled = fresh
+            fresh.weights = .gaussian(scale: 1)
+            c.task = .linearRegression(fresh)
+            c.evaluation.task = .linearRegression(pooled)
             return c
         case "ci-tiny":
             return ComparisonConfig(

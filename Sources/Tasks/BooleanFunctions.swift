@@ -66,7 +66,7 @@ public struct BooleanTask: Codable, Equatable, Sendable {
     /// almost all one sign.
     public var balanced: Bool
     /// Put the class's teaching sequence first (conjunctions: k + 2 examples; monotone: k + 1; 3-DNF: each
-    /// term's conjunction sequence in turn).
+    /// term's conjunction sequence in turn; parities: n + 1).
     public var teachingSequence: Bool
     /// The sampler's share of the conventions: the parity sign and when the forced 3-DNF term / 3-CNF clause is
     /// drawn (per example, or once per prompt as in Bhattamishra et al.'s code). Absent from JSON: `.workbench`.
@@ -115,7 +115,8 @@ public struct BooleanTask: Codable, Equatable, Sendable {
             case .conjunction: longest = variables + 2
             case .monotoneConjunction: longest = variables + 1
             case .dnf3: longest = 3 * (variables + 2)
-            default: throw TaskError("boolean: teaching sequences exist for conjunction, monotone-conjunction and dnf3")
+            case .parity, .sparseParity: longest = variables + 1
+            default: throw TaskError("boolean: teaching sequences exist for conjunction, monotone-conjunction, dnf3, parity and sparse-parity")
             }
             guard points >= longest else {
                 throw TaskError("boolean: a teaching sequence can take \(longest) points, the prompts have \(points)")
@@ -286,7 +287,13 @@ struct BooleanFunction {
     /// everywhere else, then one negative per literal, flipping it.
     /// Monotone: one positive (the literals +1, everything else −1), then the k flips (k + 1 examples).
     /// 3-DNF: each term's conjunction sequence in turn.
+    /// Parity (n + 1 examples): all +1, then each variable flipped alone; the label changes exactly when the
+    /// flipped variable is in the support, so the sequence identifies S (one row of GF(2) elimination each).
     func teachingSequence(variables n: Int) -> [[Int]] {
+        if kind == .parity {
+            let ones = [Int](repeating: 1, count: n)
+            return [ones] + (0..<n).map { i in var x = ones; x[i] = -1; return x }
+        }
         if kind == .dnf { return terms.flatMap { BooleanFunction.conjunctionSequence($0, n, monotone: false) } }
         return BooleanFunction.conjunctionSequence(weights, n, monotone: monotone)
     }

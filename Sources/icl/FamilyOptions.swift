@@ -23,7 +23,7 @@ struct FamilyOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "boolean: k (sparse-parity support, sparse-disjunction literals, nearest-neighbour random prefix; default 2).")
     var k: Int?
     @Option(parsing: .unconditional, help: "boolean: variables n (default 28).") var variables: Int?
-    @Flag(help: "boolean: put the class's teaching sequence first (conjunction, monotone-conjunction, dnf3).")
+    @Flag(help: "boolean: put the class's teaching sequence first (conjunction, monotone-conjunction, dnf3, parity, sparse-parity).")
     var teachingSequence = false
     @Flag(help: "boolean: turn off the balancing of labels.") var unbalanced = false
     @Option(help: "boolean: conventions, workbench (default) or bhattamishra (the reference code's; see Docs/Conventions.md).")

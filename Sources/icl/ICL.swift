@@ -102,7 +102,7 @@ struct RunDirectoryOptions: ParsableArguments {
 }
 
 /// The presets with their one-line summaries, for `--help`.
-let presetList = Presets.names.map { "  \($0)\(String(repeating: " ", count: max(1, 26 - $0.count)))\(Presets.tagline($0))" }
+let presetList = Presets.names.map { "  \($0)\(String(repeating: " ", count: max(1, 30 - $0.count)))\(Presets.tagline($0))" }
     .joined(separator: "\n")
 
 /// How training reports its progress on stderr.
@@ -287,7 +287,7 @@ struct PresetsCommand: ParsableCommand {
     func run() throws {
         for name in Presets.names {
             let c = try Presets.named(name)
-            let pad = String(repeating: " ", count: max(1, 26 - name.count))
+            let pad = String(repeating: " ", count: max(1, 30 - name.count))
             print(details ? "\(name) [\(c.task.familyName), \(c.model.kind)]: \(c.summary)"
                           : "\(name)\(pad)\(Presets.tagline(name))\(name == "flagship" ? " (the default)" : "")")
         }

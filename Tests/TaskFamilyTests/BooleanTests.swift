@@ -69,7 +69,7 @@ final class BooleanTests: XCTestCase {
         let p = sample(BooleanTask(variables: n, points: 30, functionClass: .monotoneConjunction, teachingSequence: true), batch: 200)
         let acc = BooleanMetrics.accuracyByPosition(Elimination(monotone: true).prefixTrajectory(p).final, labels: p.ys)
         for k in (n + 1)..<30 { XCTAssertEqual(acc[k], 1, "position \(k)") }
-        XCTAssertThrowsError(try BooleanTask(variables: 5, points: 30, functionClass: .parity, teachingSequence: true).validate())
+        XCTAssertThrowsError(try BooleanTask(variables: 5, points: 30, functionClass: .majority, teachingSequence: true).validate())
     }
 
     func testGF2EliminationRecoversParityAndRankProbability() {

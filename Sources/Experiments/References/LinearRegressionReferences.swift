@@ -40,8 +40,12 @@ extension FamilyReferences {
         var (refs, eta) = linearLadder(ctx)
         let (cx, cy) = ctx.context
         let ys = ctx.query.ys
-        if case .pool = task.weights, let pool = task.taskPool {
-            // Raventós et al.: below the task-diversity threshold a model tracks dMMSE, above it ridge.
+        // Raventós et al.: below the task-diversity threshold a model tracks dMMSE, above it ridge. The pool is the
+        // evaluation task's, or else the training task's (a pool-trained model tested on fresh tasks).
+        let pooled = [task, ctx.config.task.linearRegression].compactMap { $0 }.first { t in
+            if case .pool = t.weights { return true } else { return false }
+        }
+        if let pooled, let pool = pooled.taskPool {
             let dmmse = ctx.run(DiscreteMMSE(pool: pool, noise: max(task.noise, 1e-3)))
             let ridge = ctx.run(Ridge(penalty: max(task.noise * task.noise, 1e-6)))
             let final = ctx.modelTrajectory.final
