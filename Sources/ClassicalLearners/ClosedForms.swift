@@ -23,25 +23,26 @@ public struct Ridge: LinearInContextLearner {
     public func weightTrajectory(contextXs xs: Tensor, contextYs ys: Tensor) -> (labels: [String], values: [Double], weights: [Tensor]) {
         let (b, d) = (xs.shape[0], xs.shape[2])
         let (s, xty) = gramStatistics(xs, ys)
-        let out = WeightBuffers(steps: penalties.count, count: b * d)
         let penalties = self.penalties
-        s.scalars.withUnsafeBufferPointer { sp in
-            xty.scalars.withUnsafeBufferPointer { bp in
-                forPromptChunks(b) { range in
-                    var a = [Double](repeating: 0, count: d * d), x = [Double](repeating: 0, count: d)
-                    for p in range {
-                        for (k, lambda) in penalties.enumerated() {
-                            for i in 0..<(d * d) { a[i] = sp[p * d * d + i] }
-                            for i in 0..<d { a[i * d + i] += lambda; x[i] = bp[p * d + i] }
-                            SmallDense.choleskySolveInPlace(&a, &x, d)
-                            let o = out.pointers[k] + p * d
-                            for i in 0..<d { o[i] = x[i] }
+        let weights = weightTensors(steps: penalties.count, shape: [b, d]) { pointers in
+            s.scalars.withUnsafeBufferPointer { sp in
+                xty.scalars.withUnsafeBufferPointer { bp in
+                    forPromptChunks(b) { range in
+                        var a = [Double](repeating: 0, count: d * d), x = [Double](repeating: 0, count: d)
+                        for p in range {
+                            for (k, lambda) in penalties.enumerated() {
+                                for i in 0..<(d * d) { a[i] = sp[p * d * d + i] }
+                                for i in 0..<d { a[i * d + i] += lambda; x[i] = bp[p * d + i] }
+                                SmallDense.choleskySolveInPlace(&a, &x, d)
+                                let o = pointers[k] + p * d
+                                for i in 0..<d { o[i] = x[i] }
+                            }
                         }
                     }
                 }
             }
         }
-        return (penalties.map { "λ=\(String(format: "%.3g", $0))" }, penalties, out.tensors([b, d]))
+        return (penalties.map { "λ=\(String(format: "%.3g", $0))" }, penalties, weights)
     }
 }
 
@@ -54,30 +55,31 @@ public struct LeastSquares: LinearInContextLearner {
 
     public func weightTrajectory(contextXs xs: Tensor, contextYs ys: Tensor) -> (labels: [String], values: [Double], weights: [Tensor]) {
         let (b, n, d) = (xs.shape[0], xs.shape[1], xs.shape[2])
-        let out = WeightBuffers(steps: 1, count: b * d)
-        let output = out.pointers[0]
-        if n > 0 {
-            forPromptChunks(b) { range in
-                var work: [Double] = []
-                for p in range {
-                    if n >= d {
-                        let solved = xs.scalars.withUnsafeBufferPointer { px in
-                            ys.scalars.withUnsafeBufferPointer { py in
-                                SmallDense.householderLeastSquares(px.baseAddress! + p * n * d, py.baseAddress! + p * n,
-                                                                   n: n, d: d, into: output + p * d, work: &work)
+        let weights = weightTensors(steps: 1, shape: [b, d]) { pointers in
+            let output = pointers[0]
+            if n > 0 {
+                forPromptChunks(b) { range in
+                    var work: [Double] = []
+                    for p in range {
+                        if n >= d {
+                            let solved = xs.scalars.withUnsafeBufferPointer { px in
+                                ys.scalars.withUnsafeBufferPointer { py in
+                                    SmallDense.householderLeastSquares(px.baseAddress! + p * n * d, py.baseAddress! + p * n,
+                                                                       n: n, d: d, into: output + p * d, work: &work)
+                                }
                             }
+                            if solved { continue }
                         }
-                        if solved { continue }
+                        let x = Tensor(shape: [n, d], scalars: Array(xs.scalars[(p * n * d)..<((p + 1) * n * d)]))
+                        let y = Tensor(shape: [n], scalars: Array(ys.scalars[(p * n)..<((p + 1) * n)]))
+                        // Inputs are validated finite, so dgelsd (SVD based) cannot fail short of non-convergence.
+                        let w = (try? LinearAlgebra.leastSquares(x, y)) ?? Tensor(zeros: [d])
+                        for i in 0..<d { output[p * d + i] = w.scalars[i] }
                     }
-                    let x = Tensor(shape: [n, d], scalars: Array(xs.scalars[(p * n * d)..<((p + 1) * n * d)]))
-                    let y = Tensor(shape: [n], scalars: Array(ys.scalars[(p * n)..<((p + 1) * n)]))
-                    // Inputs are validated finite, so dgelsd (SVD based) cannot fail short of non-convergence.
-                    let w = (try? LinearAlgebra.leastSquares(x, y)) ?? Tensor(zeros: [d])
-                    for i in 0..<d { output[p * d + i] = w.scalars[i] }
                 }
             }
         }
-        return (["1"], [1], out.tensors([b, d]))
+        return (["1"], [1], weights)
     }
 }
 

@@ -57,26 +57,27 @@ public struct GradientDescent: LinearInContextLearner {
         let pre = preconditioner?.scalars
         let w0 = initialWeights?.scalars ?? [Double](repeating: 0, count: d)
         precondition(w0.count == d && (pre == nil || pre!.count == d * d), "GradientDescent: preconditioner/initial weights do not match D = \(d)")
-        let out = WeightBuffers(steps: steps, count: b * d)
         let eta: [Double]
         switch stepSize {
         case .fixed(let e): eta = [Double](repeating: e, count: b)
         case .inverseLipschitz: eta = lipschitz.map { $0 > 0 ? 1 / ($0 * scale) : 0 }
         }
         // The kernel runs 8 prompts per vector, each lane in the scalar loop's order (BLASRuntime/ClassicalLanes.c).
-        let outputs = out.pointers.map { Optional($0) }
-        s.scalars.withUnsafeBufferPointer { sp in
-            xty.scalars.withUnsafeBufferPointer { bp in
-                eta.withUnsafeBufferPointer { ep in
-                    w0.withUnsafeBufferPointer { wp in
-                        outputs.withUnsafeBufferPointer { op in
-                            withOptionalPointer(pre) { prep in
-                                forPromptChunks(b) { range in
-                                    let lo = range.lowerBound
-                                    let shifted: [UnsafeMutablePointer<Double>?] = op.map { $0! + lo * d }
-                                    shifted.withUnsafeBufferPointer { so in
-                                        icl_gd_trajectory(sp.baseAddress! + lo * d * d, bp.baseAddress! + lo * d, ep.baseAddress! + lo,
-                                                          scale, prep, wp.baseAddress!, range.count, d, steps, so.baseAddress!)
+        let weights = weightTensors(steps: steps, shape: [b, d], zeroed: false) { pointers in
+            let outputs = pointers.map { Optional($0) }
+            s.scalars.withUnsafeBufferPointer { sp in
+                xty.scalars.withUnsafeBufferPointer { bp in
+                    eta.withUnsafeBufferPointer { ep in
+                        w0.withUnsafeBufferPointer { wp in
+                            outputs.withUnsafeBufferPointer { op in
+                                withOptionalPointer(pre) { prep in
+                                    forPromptChunks(b) { range in
+                                        let lo = range.lowerBound
+                                        let shifted: [UnsafeMutablePointer<Double>?] = op.map { $0! + lo * d }
+                                        shifted.withUnsafeBufferPointer { so in
+                                            icl_gd_trajectory(sp.baseAddress! + lo * d * d, bp.baseAddress! + lo * d, ep.baseAddress! + lo,
+                                                              scale, prep, wp.baseAddress!, range.count, d, steps, so.baseAddress!)
+                                        }
                                     }
                                 }
                             }
@@ -85,7 +86,7 @@ public struct GradientDescent: LinearInContextLearner {
                 }
             }
         }
-        return ((1...steps).map(String.init), (1...steps).map(Double.init), out.tensors([b, d]))
+        return ((1...steps).map(String.init), (1...steps).map(Double.init), weights)
     }
 }
 

@@ -49,23 +49,23 @@ public struct IterativeNewton: LinearInContextLearner {
         }
         // M₀ = αS, M_{k+1} = 2M_k − M_k S M_k, w_k = M_k Xᵀy: 8 prompts per vector, every matrix kept in cache
         // for all steps (BLASRuntime/ClassicalLanes.c); the same bits as batched matmuls.
-        let out = WeightBuffers(steps: steps + 1, count: b * d)
-        let outputs: [UnsafeMutablePointer<Double>?] = out.pointers
-        s.scalars.withUnsafeBufferPointer { sp in
-            xty.scalars.withUnsafeBufferPointer { bp in
-                alphas.withUnsafeBufferPointer { ap in
-                    forPromptChunks(b) { range in
-                        let lo = range.lowerBound
-                        let shifted = outputs.map { $0.map { $0 + lo * d } }
-                        shifted.withUnsafeBufferPointer { so in
-                            icl_newton_trajectory(sp.baseAddress! + lo * d * d, bp.baseAddress! + lo * d, ap.baseAddress! + lo,
-                                                  range.count, d, steps, so.baseAddress!)
+        let weights = weightTensors(steps: steps + 1, shape: [b, d], zeroed: false) { pointers in
+            let outputs: [UnsafeMutablePointer<Double>?] = pointers
+            s.scalars.withUnsafeBufferPointer { sp in
+                xty.scalars.withUnsafeBufferPointer { bp in
+                    alphas.withUnsafeBufferPointer { ap in
+                        forPromptChunks(b) { range in
+                            let lo = range.lowerBound
+                            let shifted = outputs.map { $0.map { $0 + lo * d } }
+                            shifted.withUnsafeBufferPointer { so in
+                                icl_newton_trajectory(sp.baseAddress! + lo * d * d, bp.baseAddress! + lo * d, ap.baseAddress! + lo,
+                                                      range.count, d, steps, so.baseAddress!)
+                            }
                         }
                     }
                 }
             }
         }
-        let weights = out.tensors([b, d])
         return ((0...steps).map(String.init), (0...steps).map(Double.init), weights)
     }
 }

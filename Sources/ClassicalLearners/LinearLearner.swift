@@ -68,18 +68,24 @@ func forPromptChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
     Parallel.forChunks(count: count, workers: count >= 64 ? Parallel.workerCount : 1, body)
 }
 
-/// Output buffers `[steps][B·D]` that prompt chunks fill concurrently.
-final class WeightBuffers: @unchecked Sendable {
-    let pointers: [UnsafeMutablePointer<Double>]
-    init(steps: Int, count: Int) {
-        pointers = (0..<steps).map { _ in UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1)) }
-        for p in pointers { p.initialize(repeating: 0, count: max(count, 1)) }
+/// `steps` tensors of `shape` that `fill` writes in place — prompt chunks concurrently, each step through its
+/// pointer — with no copy afterwards (the step arrays are built nested, so every storage is live while `fill`
+/// runs). `zeroed: false` is for kernels that write every entry.
+func weightTensors(steps: Int, shape: [Int], zeroed: Bool = true,
+                   _ fill: ([UnsafeMutablePointer<Double>]) -> Void) -> [Tensor] {
+    let count = shape.reduce(1, *)
+    var pointers: [UnsafeMutablePointer<Double>] = [], arrays: [[Double]] = []
+    func make(_ k: Int) {
+        if k == steps { fill(pointers); return }
+        arrays.append([Double](unsafeUninitializedCapacity: max(count, 1)) { buffer, initialized in
+            if zeroed { buffer.initialize(repeating: 0) }
+            pointers.append(buffer.baseAddress!)
+            make(k + 1)
+            initialized = count
+        })
     }
-    func tensors(_ shape: [Int]) -> [Tensor] {
-        let count = shape.reduce(1, *)
-        return pointers.map { Tensor(shape: shape, scalars: Array(UnsafeBufferPointer(start: $0, count: count))) }
-    }
-    deinit { for p in pointers { p.deallocate() } }
+    make(0)
+    return arrays.reversed().map { Tensor(shape: shape, scalars: $0) }   // the innermost (last) step is appended first
 }
 
 func formatStep(_ x: Double) -> String {
