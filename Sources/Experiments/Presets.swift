@@ -53,6 +53,13 @@ public enum Presets {
                        finalLearningRateFraction: 0.1, microBatches: 2)
     }
 
+    /// A GPT preset (width 64, 4 heads, paired layout, GPT-2 init) with `gptTraining`, evaluated on 2,000 prompts.
+    static func gptPreset(_ name: String, summary: String, task: TaskConfig, layers: Int, steps: Int) -> ExperimentConfig {
+        ExperimentConfig(name: name, summary: summary, task: task,
+                         model: ModelSpec(kind: .transformer, layers: layers, heads: 4, initStd: 0.02, width: 64),
+                         training: gptTraining(steps: steps), evaluation: EvaluationConfig(prompts: 2000))
+    }
+
     public static func named(_ name: String) throws -> ComparisonConfig {
         switch name {
         case "flagship":
@@ -160,15 +167,8 @@ public enum Presets {
                 model: ModelSpec(kind: .lsa, layers: 3, heads: 2, initStd: 0.05, tokenClamp: 100),
                 training: TrainingConfig(steps: 1500, batchSize: 512, learningRate: 2e-3, maxGradientNorm: 10, seed: 0, logEvery: 500))
         case "garg-linear":
-            return ExperimentConfig(
-                name: name,
-                summary: "Garg et al. (2022): a GPT-style transformer (4 layers, width 64, 4 heads, paired layout) trained on every prefix of d = 5 linear regression matches least squares",
-                task: .linearRegression(LinearRegressionTask(dimension: 5, points: 16)),
-                model: ModelSpec(kind: .transformer, layers: 4, heads: 4, initStd: 0.02, width: 64),
-                training: TrainingConfig(steps: 2000, batchSize: 64, learningRate: 1e-3, maxGradientNorm: 1, seed: 0, logEvery: 250,
-                                         objective: .everyPrefix, weightDecay: 0.01, warmupSteps: 200, schedule: .cosine,
-                                         finalLearningRateFraction: 0.1, microBatches: 2),
-                evaluation: EvaluationConfig(prompts: 2000))
+            return gptPreset(name, summary: "Garg et al. (2022): a GPT-style transformer (4 layers, width 64, 4 heads, paired layout) trained on every prefix of d = 5 linear regression matches least squares",
+                             task: .linearRegression(LinearRegressionTask(dimension: 5, points: 16)), layers: 4, steps: 2000)
         case "garg-linear-interleaved":
             var c = try named("garg-linear")
             c.name = name
@@ -197,21 +197,11 @@ public enum Presets {
             c.evaluation.newtonSteps = 12
             return c
         case "bhattamishra-conjunction":
-            return ExperimentConfig(
-                name: name,
-                summary: "Bhattamishra et al. (2024): conjunctions (n = 10, 30 points, ±1 encoding, balanced) with a 3-layer GPT (width 64, 4 heads, paired layout) trained by the logistic loss on every prefix; near elimination, above nearest neighbour?",
-                task: .boolean(BooleanTask(variables: 10, points: 30, functionClass: .conjunction)),
-                model: ModelSpec(kind: .transformer, layers: 3, heads: 4, initStd: 0.02, width: 64),
-                training: gptTraining(steps: 1500),
-                evaluation: EvaluationConfig(prompts: 2000))
+            return gptPreset(name, summary: "Bhattamishra et al. (2024): conjunctions (n = 10, 30 points, ±1 encoding, balanced) with a 3-layer GPT (width 64, 4 heads, paired layout) trained by the logistic loss on every prefix; near elimination, above nearest neighbour?",
+                             task: .boolean(BooleanTask(variables: 10, points: 30, functionClass: .conjunction)), layers: 3, steps: 1500)
         case "bhattamishra-parity":
-            return ExperimentConfig(
-                name: name,
-                summary: "Bhattamishra et al. (2024): 2-sparse parities over n = 10 variables (30 points) with a 3-layer GPT: the model stays near chance while Gaussian elimination over GF(2) is exact",
-                task: .boolean(BooleanTask(variables: 10, points: 30, functionClass: .sparseParity(support: 2))),
-                model: ModelSpec(kind: .transformer, layers: 3, heads: 4, initStd: 0.02, width: 64),
-                training: gptTraining(steps: 1000),
-                evaluation: EvaluationConfig(prompts: 2000))
+            return gptPreset(name, summary: "Bhattamishra et al. (2024): 2-sparse parities over n = 10 variables (30 points) with a 3-layer GPT: the model stays near chance while Gaussian elimination over GF(2) is exact",
+                             task: .boolean(BooleanTask(variables: 10, points: 30, functionClass: .sparseParity(support: 2))), layers: 3, steps: 1000)
         case "bhattamishra-parity-teaching":
             var c = try named("bhattamishra-parity")
             c.name = name
@@ -219,29 +209,14 @@ public enum Presets {
             c.task = .boolean(BooleanTask(variables: 10, points: 30, functionClass: .sparseParity(support: 2), teachingSequence: true))
             return c
         case "panwar-gmm":
-            return ExperimentConfig(
-                name: name,
-                summary: "Panwar et al. (2024): Gaussian mixture of regressions (d = 5, 8 points, w ~ ½𝒩(+3e₁, I) + ½𝒩(−3e₁, I), σ = 0.1) with garg-linear's GPT: is its error between the mixture's posterior mean and OLS, and nearer the PME?",
-                task: .gaussianMixture(GaussianMixtureTask(dimension: 5, points: 8, noise: 0.1)),
-                model: ModelSpec(kind: .transformer, layers: 4, heads: 4, initStd: 0.02, width: 64),
-                training: gptTraining(steps: 2000),
-                evaluation: EvaluationConfig(prompts: 2000))
+            return gptPreset(name, summary: "Panwar et al. (2024): Gaussian mixture of regressions (d = 5, 8 points, w ~ ½𝒩(+3e₁, I) + ½𝒩(−3e₁, I), σ = 0.1) with garg-linear's GPT: is its error between the mixture's posterior mean and OLS, and nearer the PME?",
+                             task: .gaussianMixture(GaussianMixtureTask(dimension: 5, points: 8, noise: 0.1)), layers: 4, steps: 2000)
         case "panwar-fourier-mixture":
-            return ExperimentConfig(
-                name: name,
-                summary: "Panwar et al. (2024): Fourier-series mixture (x ~ U(−5, 5), N ∈ {1, 2, 3} uniform, 16 points) with garg-linear's GPT on the scalar x: closer to the Bayesian model average than to min-norm least squares with N = 3?",
-                task: .fourier(FourierTask.mixture(maxFrequency: 3, points: 16)),
-                model: ModelSpec(kind: .transformer, layers: 4, heads: 4, initStd: 0.02, width: 64),
-                training: gptTraining(steps: 2000),
-                evaluation: EvaluationConfig(prompts: 2000))
+            return gptPreset(name, summary: "Panwar et al. (2024): Fourier-series mixture (x ~ U(−5, 5), N ∈ {1, 2, 3} uniform, 16 points) with garg-linear's GPT on the scalar x: closer to the Bayesian model average than to min-norm least squares with N = 3?",
+                             task: .fourier(FourierTask.mixture(maxFrequency: 3, points: 16)), layers: 4, steps: 2000)
         case "raventos-two-regimes":
-            return ExperimentConfig(
-                name: name,
-                summary: "Raventós et al. (2023), below the task-diversity threshold: D = 8, 16 points, σ² = 0.25, a GPT (4 layers, width 64) pretrained on a pool of M = 4 tasks and evaluated on them: it should beat ridge and sit near dMMSE (raventos-two-regimes-fresh is the other regime)",
-                task: .linearRegression(LinearRegressionTask(dimension: 8, points: 16, weights: .pool(size: 4, scale: 1, poolSeed: 2023), noise: 0.5)),
-                model: ModelSpec(kind: .transformer, layers: 4, heads: 4, initStd: 0.02, width: 64),
-                training: gptTraining(steps: 1500),
-                evaluation: EvaluationConfig(prompts: 2000))
+            return gptPreset(name, summary: "Raventós et al. (2023), below the task-diversity threshold: D = 8, 16 points, σ² = 0.25, a GPT (4 layers, width 64) pretrained on a pool of M = 4 tasks and evaluated on them: it should beat ridge and sit near dMMSE (raventos-two-regimes-fresh is the other regime)",
+                             task: .linearRegression(LinearRegressionTask(dimension: 8, points: 16, weights: .pool(size: 4, scale: 1, poolSeed: 2023), noise: 0.5)), layers: 4, steps: 1500)
         case "raventos-two-regimes-fresh":
             var c = try named("raventos-two-regimes")
             c.name = name
