@@ -116,28 +116,61 @@ public enum Comparison {
         try config.validate()
         guard checkpointEvery >= 1 else { throw TaskError("--checkpoint-every must be ≥ 1, got \(checkpointEvery)") }
         if let modelFile { try RunDirectory.verify(weights: modelFile, config: config) }
+        let options = RunOptions(modelFile: modelFile, runDirectory: runDirectory, mode: mode, checkpointEvery: checkpointEvery,
+                                 quiet: quiet)
+        if let search = config.task.graphSearch {
+            var model = try SearchComparison.makeModel(config)
+            return try run(config, model: &model, options, train: { m, training, resume, policy in
+                try Trainer.train(&m, task: search, config: training, label: config.name, resume: resume, checkpoint: policy,
+                                  progress: quiet ? nil : progress)
+            }, evaluate: { try SearchComparison.evaluate($0, config: config) })
+        }
         let family = config.task.family
         var model = config.model.makeModel(dimension: family.inputDimension, points: family.pointCount, seed: config.modelSeed)
+        func trainAndEvaluate<M: ICLModel>(_ model: inout M) throws -> ComparisonReport {
+            try run(config, model: &model, options, train: { m, training, resume, policy in
+                try Trainer.train(&m, task: family, config: training, label: config.name, resume: resume, checkpoint: policy,
+                                  progress: quiet ? nil : progress)
+            }, evaluate: { try evaluate($0, config: config) })
+        }
+        return try trainAndEvaluate(&model)
+    }
+
+    /// Where a run's model comes from and where it goes: `Comparison.run`'s options.
+    struct RunOptions {
+        var modelFile: URL?
+        var runDirectory: URL?
+        var mode: RunDirectory.Mode
+        var checkpointEvery: Int
+        var quiet: Bool
+    }
+
+    /// The run, for any model: load its weights or train it (resuming from the run directory's checkpoint), then
+    /// evaluate it, writing the run directory's files as it goes.
+    static func run<M: ParameterWalkable>(
+        _ config: ExperimentConfig, model: inout M, _ options: RunOptions,
+        train: (inout M, TrainingConfig, TrainingState?, CheckpointPolicy?) throws -> TrainingHistory,
+        evaluate: (M) throws -> ComparisonReport
+    ) throws -> ComparisonReport {
         var history: TrainingHistory?
         // The run directory is taken (locked, checked) before training, so a bad --out fails fast.
-        let run = try runDirectory.map { try RunDirectory.open($0, config: config, mode: mode) }
+        let run = try options.runDirectory.map { try RunDirectory.open($0, config: config, mode: options.mode) }
         defer { run?.unlock() }
-        if let run, mode != .resume {
+        if let run, options.mode != .resume {
             try run.write(config.jsonData(), "config.json")
             try run.writeManifest(config: config, status: "running")
         }
-        if let modelFile {
+        if let modelFile = options.modelFile {
             try Checkpoint.load(into: &model, from: modelFile)
         } else {
             var training = config.training
-            if quiet { training.logEvery = 0 }
+            if options.quiet { training.logEvery = 0 }
             var resume: TrainingState?
-            if let run, mode == .resume { resume = try Checkpoint.loadState(into: &model, from: run.checkpointURL) }
+            if let run, options.mode == .resume { resume = try Checkpoint.loadState(into: &model, from: run.checkpointURL) }
             let policy = run.map { r in
-                CheckpointPolicy(every: checkpointEvery) { m, state in try Checkpoint.saveState(m, state, to: r.checkpointURL) }
+                CheckpointPolicy(every: options.checkpointEvery) { m, state in try Checkpoint.saveState(m, state, to: r.checkpointURL) }
             }
-            history = try Trainer.train(&model, task: family, config: training, label: config.name, resume: resume,
-                                        checkpoint: policy, progress: quiet ? nil : progress)
+            history = try train(&model, training, resume, policy)
         }
         if let run {
             try Checkpoint.save(model, to: run.url.appendingPathComponent("model.npz"))
@@ -148,7 +181,7 @@ public enum Comparison {
                 try run.write(Data(history.csv.utf8), "history.csv")
             }
         }
-        var report = try evaluate(model, config: config)
+        var report = try evaluate(model)
         report.history = history
         if let loss = history?.losses.last { report.metrics["final_loss"] = loss }
         if let run {
@@ -165,6 +198,9 @@ public enum Comparison {
 
     /// A trained model at its evaluation depth, from a run directory's `config.json` and `model.npz`.
     public static func loadModel(config: ExperimentConfig, weights: URL) throws -> any ICLModel {
+        guard config.model.kind != .searchDecoder else {
+            throw TaskError("\(weights.path): a search decoder answers search prompts, not (x, y) prompts; re-evaluate it with `icl compare --config C --model M`")
+        }
         var model = config.model.makeModel(dimension: config.task.family.inputDimension, points: config.task.family.pointCount,
                                            seed: config.modelSeed)
         try Checkpoint.load(into: &model, from: weights)

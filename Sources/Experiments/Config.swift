@@ -20,6 +20,12 @@ public struct ModelSpec: Equatable, Sendable {
         case loopedTransformer
         /// AlgoFormer: `preLayers` blocks, one block looped `depth` times, `postLayers` blocks.
         case algoFormer
+        /// A transformer encoder over adjacency-row tokens (graph connectivity): `layers` blocks of `width`, `heads`
+        /// heads, bidirectional attention over the graph, logistic read-out at the question (`GraphEncoder`).
+        case graphEncoder
+        /// Saparov et al.'s search decoder over edge-list tokens (graph search): `layers` causal blocks, read-out
+        /// over the vertices (`SearchDecoder`).
+        case searchDecoder
     }
     public var kind: Kind = .lsa
     /// Distinct layers (for `.lsa`).
@@ -67,11 +73,16 @@ public struct ModelSpec: Equatable, Sendable {
         self.postLayers = postLayers
     }
 
-    /// Whether the model is one of the softmax transformers (paired layout, width, GPT blocks).
-    public var isTransformer: Bool { kind == .transformer || kind == .loopedTransformer || kind == .algoFormer }
+    /// Whether the model is one of the softmax transformers (width, GPT blocks).
+    public var isTransformer: Bool {
+        kind == .transformer || kind == .loopedTransformer || kind == .algoFormer || kind == .graphEncoder || kind == .searchDecoder
+    }
+
+    /// Whether the model is a stack of distinct layers (`layers`), not a loop (`depth`).
+    public var isStack: Bool { kind == .lsa || kind == .transformer || kind == .graphEncoder || kind == .searchDecoder }
 
     /// Layer applications in training: layers for a stack, loop iterations for looped models.
-    public var trainingDepth: Int { kind == .lsa || kind == .transformer ? layers : depth }
+    public var trainingDepth: Int { isStack ? layers : depth }
     /// Layer applications at evaluation.
     public var testDepth: Int { evaluationDepth ?? trainingDepth }
 
@@ -81,13 +92,13 @@ public struct ModelSpec: Equatable, Sendable {
         }
         if let e = evaluationDepth, e < 1 { throw TaskError("model: evaluation depth must be ≥ 1, got \(e)") }
         if kind == .restricted && heads != 1 { throw TaskError("model: the restricted looped LSA has exactly one head") }
-        if (kind == .lsa || kind == .transformer) && evaluationDepth != nil && evaluationDepth != layers {
+        if isStack && evaluationDepth != nil && evaluationDepth != layers {
             throw TaskError("model: a stack of distinct layers cannot run at another depth; use kind looped")
         }
-        if (kind == .lsa || kind == .transformer) && depth != 1 {
+        if isStack && depth != 1 {
             throw TaskError("model: 'depth' is for looped models; a stack has 'layers'")
         }
-        if kind != .lsa && kind != .transformer && layers != 1 { throw TaskError("model: 'layers' is for kind lsa; a \(kind) model has 'depth' (loop iterations)") }
+        if !isStack && layers != 1 { throw TaskError("model: 'layers' is for kind lsa; a \(kind) model has 'depth' (loop iterations)") }
         if kind != .restricted && symmetricPreconditioner != nil {
             throw TaskError("model: 'symmetricPreconditioner' applies to kind restricted only")
         }
@@ -144,11 +155,27 @@ public struct ModelSpec: Equatable, Sendable {
             return LoopedTransformer(dimension: d, width: width ?? 64, heads: heads, depth: depth,
                                      preBlocks: algo ? preLayers ?? 1 : 0, postBlocks: algo ? postLayers ?? 1 : 0,
                                      window: window, std: initStd, using: &rng)
+        case .graphEncoder:
+            return GraphEncoder(dimension: d, width: width ?? 64, layers: layers, heads: heads, std: initStd, using: &rng)
+        case .searchDecoder:
+            preconditionFailure("ModelSpec: the search decoder is not an ICLModel; use makeSearchDecoder")
         }
     }
 
+    /// A freshly initialized search decoder for V vertices with positions for prompts of up to `maxTokens`.
+    public func makeSearchDecoder(vertices: Int, maxTokens: Int, seed: UInt64) -> SearchDecoder {
+        var rng = Xoshiro256(seed: seed)
+        return SearchDecoder(vertices: vertices, maxTokens: maxTokens, width: width ?? 64, layers: layers, heads: heads,
+                             std: initStd, using: &rng)
+    }
+
     /// The token layout the model reads.
-    public var layout: TokenLayout { isTransformer ? (layoutName ?? .paired) : .concatenated
+    public var layout: TokenLayout {
+        switch kind {
+        case .graphEncoder: return .adjacencyRows
+        case .searchDecoder: return .edgeList
+        default: return isTransformer ? (layoutName ?? .paired) : .concatenated
+        }
     }
 }
 

@@ -9,7 +9,7 @@ public enum Presets {
                                "lsa-boolean-conjunction", "lsa-graph-connectivity", "garg-linear", "garg-linear-interleaved", "yang-looped", "algoformer-linear",
                                "fu-newton-probe", "bhattamishra-conjunction", "bhattamishra-parity", "bhattamishra-parity-teaching",
                                "panwar-gmm", "panwar-fourier-mixture", "raventos-two-regimes", "raventos-two-regimes-fresh",
-                               "ci-tiny"]
+                               "gpt-graph-connectivity", "saparov-search-naive", "saparov-search-balanced", "ci-tiny"]
 
     /// One line per preset for `--help` and `icl presets` (the config's `summary` says more).
     public static func tagline(_ name: String) -> String {
@@ -40,6 +40,9 @@ public enum Presets {
         case "panwar-fourier-mixture": return "Panwar: Fourier mixture N ∈ {1, 2, 3}, GPT vs the Bayesian average"
         case "raventos-two-regimes": return "Raventós: GPT pretrained on 4 tasks, near dMMSE on them"
         case "raventos-two-regimes-fresh": return "Raventós: GPT pretrained on fresh tasks, near ridge"
+        case "gpt-graph-connectivity": return "graph connectivity over adjacency rows, 3-layer transformer encoder vs BFS / k-hop"
+        case "saparov-search-naive": return "Saparov: search decoder (4 layers) trained on random DAGs, tested on balanced graphs"
+        case "saparov-search-balanced": return "Saparov: search decoder (4 layers) trained on balanced lookahead ≤ 3, same test"
         case "ci-tiny": return "d = 3, n = 7, 200 steps: the tests' seconds-long run"
         default: return ""
         }
@@ -58,6 +61,19 @@ public enum Presets {
         ExperimentConfig(name: name, summary: summary, task: task,
                          model: ModelSpec(kind: .transformer, layers: layers, heads: 4, initStd: 0.02, width: 64),
                          training: gptTraining(steps: steps), evaluation: EvaluationConfig(prompts: 2000))
+    }
+
+    /// Saparov et al.'s search presets: a 4-layer search decoder (width 64, 4 heads) trained on `distribution`
+    /// over V = 9 vertices with `gptTraining` (one question per prompt), evaluated on one fixed balanced test
+    /// set: 3,000 prompts with lookahead uniform in 1…3 at the fork (evaluation seed 12345).
+    static func searchPreset(_ name: String, summary: String, distribution: GraphTask.Distribution, steps: Int) -> ExperimentConfig {
+        var training = gptTraining(steps: steps)
+        training.objective = .query
+        return ExperimentConfig(name: name, summary: summary, task: .graphSearch(GraphSearchTask(vertices: 9, distribution: distribution)),
+                                model: ModelSpec(kind: .searchDecoder, layers: 4, heads: 4, initStd: 0.02, width: 64),
+                                training: training,
+                                evaluation: EvaluationConfig(prompts: 3000, task: .graphSearch(GraphSearchTask(
+                                    vertices: 9, distribution: .balanced(maxLookahead: 3, branches: 2)))))
     }
 
     public static func named(_ name: String) throws -> ComparisonConfig {
@@ -227,6 +243,21 @@ public enum Presets {
             c.task = .linearRegression(fresh)
             c.evaluation.task = .linearRegression(pooled)
             return c
+        case "gpt-graph-connectivity":
+            var training = gptTraining(steps: 1500)
+            training.objective = .query
+            return ExperimentConfig(
+                name: name,
+                summary: "lsa-graph-connectivity's task (directed Erdős–Rényi, V = 8, p = 0.15, balanced labels) with a transformer encoder (3 layers, width 64, 4 heads; bidirectional attention over the adjacency-row tokens, logistic read-out at the question): does layer k track k-hop reachability or Boolean squaring?",
+                task: .graphConnectivity(GraphConnectivityTask(vertices: 8, distribution: .erdosRenyi(p: 0.15))),
+                model: ModelSpec(kind: .graphEncoder, layers: 3, heads: 4, initStd: 0.02, width: 64),
+                training: training, evaluation: EvaluationConfig(prompts: 2000))
+        case "saparov-search-naive":
+            return searchPreset(name, summary: "Saparov et al. (2025), naïve training: a 4-layer search decoder trained on random DAGs (V = 9, p = 0.3; lookahead 0 in 54 % of prompts, 1 in 44 %, ≥ 2 in 2 %), tested on balanced graphs with lookahead 1–3: does it generalize to larger lookahead?",
+                                distribution: .randomDAG(p: 0.3), steps: 3000)
+        case "saparov-search-balanced":
+            return searchPreset(name, summary: "Saparov et al. (2025), balanced training: the same decoder trained on balanced graphs (V = 9, two branches, lookahead uniform in 1–3 at the fork), tested on the same balanced test set as saparov-search-naive",
+                                distribution: .balanced(maxLookahead: 3, branches: 2), steps: 3000)
         case "ci-tiny":
             return ComparisonConfig(
                 name: name, summary: "A seconds-long smoke configuration for tests",

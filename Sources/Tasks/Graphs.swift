@@ -294,6 +294,12 @@ public struct SearchBatch: Equatable {
     public var targets: Tensor
     public var lookahead: Tensor
 
+    public init(tokens: Tensor, targets: Tensor, lookahead: Tensor) {
+        self.tokens = tokens
+        self.targets = targets
+        self.lookahead = lookahead
+    }
+
     public func save(to url: URL) throws {
         try NumPy.save([("tokens", tokens), ("targets", targets), ("lookahead", lookahead)], npz: url)
     }

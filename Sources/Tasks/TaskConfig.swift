@@ -10,9 +10,12 @@ public enum TaskConfig: Equatable, Sendable {
     case fourier(FourierTask)
     case gaussianMixture(GaussianMixtureTask)
     case graphConnectivity(GraphConnectivityTask)
+    /// Saparov et al.'s graph search: a next-vertex question over edge-list tokens (a `SearchDecoder` reads it).
+    case graphSearch(GraphSearchTask)
 
     public static let familyNames = [LinearRegressionTask.familyName, BooleanTask.familyName, FourierTask.familyName,
-                                     GaussianMixtureTask.familyName, GraphConnectivityTask.familyName]
+                                     GaussianMixtureTask.familyName, GraphConnectivityTask.familyName,
+                                     GraphSearchTask.familyName]
 
     /// The family as a value of the protocol (for code that works on any family).
     public var family: any TaskFamily {
@@ -22,6 +25,7 @@ public enum TaskConfig: Equatable, Sendable {
         case .fourier(let t): return t
         case .gaussianMixture(let t): return t
         case .graphConnectivity(let t): return t
+        case .graphSearch(let t): return t
         }
     }
 
@@ -32,6 +36,7 @@ public enum TaskConfig: Equatable, Sendable {
         case let t as FourierTask: self = .fourier(t)
         case let t as GaussianMixtureTask: self = .gaussianMixture(t)
         case let t as GraphConnectivityTask: self = .graphConnectivity(t)
+        case let t as GraphSearchTask: self = .graphSearch(t)
         default: preconditionFailure("TaskConfig: \(type(of: family)) is not registered here")
         }
     }
@@ -43,6 +48,12 @@ public enum TaskConfig: Equatable, Sendable {
     /// The linear-regression task, for code that only applies to it (nil for other families).
     public var linearRegression: LinearRegressionTask? {
         if case .linearRegression(let t) = self { return t }
+        return nil
+    }
+
+    /// The graph-search task, for code that only applies to it (nil for other families).
+    public var graphSearch: GraphSearchTask? {
+        if case .graphSearch(let t) = self { return t }
         return nil
     }
 }
@@ -64,6 +75,7 @@ extension TaskConfig: Codable {
         case FourierTask.familyName: self = .fourier(try FourierTask(from: decoder))
         case GaussianMixtureTask.familyName: self = .gaussianMixture(try GaussianMixtureTask(from: decoder))
         case GraphConnectivityTask.familyName: self = .graphConnectivity(try GraphConnectivityTask(from: decoder))
+        case GraphSearchTask.familyName: self = .graphSearch(try GraphSearchTask(from: decoder))
         default:
             throw decodingError(c, "unknown task family '\(name)'; use one of \(TaskConfig.familyNames.joined(separator: ", "))")
         }

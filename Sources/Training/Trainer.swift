@@ -222,9 +222,9 @@ public struct TrainingState: Equatable {
 public struct CheckpointPolicy {
     /// Save every this many steps (and after the last one).
     public var every: Int
-    public var save: (any ICLModel, TrainingState) throws -> Void
+    public var save: (any ParameterWalkable, TrainingState) throws -> Void
 
-    public init(every: Int, save: @escaping (any ICLModel, TrainingState) throws -> Void) {
+    public init(every: Int, save: @escaping (any ParameterWalkable, TrainingState) throws -> Void) {
         self.every = every
         self.save = save
     }
@@ -248,6 +248,43 @@ public enum Trainer {
         if config.objective == .everyPrefix && !task.everyPointIsTarget {
             throw TaskError("\(label): the \(F.familyName) family has one question per prompt; use objective \"query\"")
         }
+        let (kind, objective) = (task.targetKind, config.objective)
+        if config.loopCurriculum != nil && !model.isDepthAdjustable {
+            throw TaskError("\(label): a loop curriculum needs a looped model; \(model.name) has a fixed depth")
+        }
+        let fullDepth = model.depth
+        defer { model.depth = fullDepth }
+        return try optimize(&model, config: config, label: label, resume: resume, checkpoint: checkpoint,
+                            progress: progress) { model, step, rng in
+            if let lc = config.loopCurriculum { model.depth = lc.value(atStep: step, total: fullDepth) }
+            var prompts = task.samplePrompts(batch: config.batchSize, using: &rng)
+            if let c = config.curriculum {
+                let k = c.value(atStep: step, total: prompts.pointCount)
+                if k < prompts.pointCount { prompts = prompts.prefix(points: k) }
+            }
+            if let c = config.dimensionCurriculum {
+                guard task.labelsAreLinearInWeights, prompts.ws != nil else {
+                    throw TaskError("\(label): a dimension curriculum needs prompts that carry their weights (linear, gmm); the \(F.familyName) family's do not")
+                }
+                prompts = prompts.activeDimensions(c.value(atStep: step, total: prompts.dimension))
+            }
+            if config.microBatches == 1 {
+                return valueWithGradient(at: model) { m in m.trainingLoss(prompts, kind: kind, objective: objective) }
+            }
+            return splitGradient(model, prompts, parts: config.microBatches, kind: kind, objective: objective)
+        }
+    }
+
+    /// The one loop under every `train`: each step draws a fresh batch from the prompt stream (`Xoshiro256(seed:
+    /// config.seed, stream: 1)`) and takes the loss and gradient `lossAndGradient(model, step, rng)` gives; then
+    /// Adam (AdamW's decay, warm-up and cosine schedule, global-norm clipping), the history, progress and
+    /// checkpoints. Deterministic given the seed and the model's initial value; from a `resume` state it continues
+    /// to the same final bits as an uninterrupted run.
+    public static func optimize<M: ParameterWalkable>(
+        _ model: inout M, config: TrainingConfig, label: String, resume: TrainingState?, checkpoint: CheckpointPolicy?,
+        progress: ((TrainingProgress) -> Void)?,
+        lossAndGradient: (inout M, Int, inout Xoshiro256) throws -> (value: Double, gradient: M.TangentVector)
+    ) throws -> TrainingHistory {
         var rng = Xoshiro256(seed: config.seed, stream: 1)
         var adam = Adam(for: model, learningRate: config.learningRate, weightDecay: config.weightDecay,
                         maxGradientNorm: config.maxGradientNorm)
@@ -262,32 +299,9 @@ public enum Trainer {
             history = r.history
             first = r.completedSteps + 1
         }
-        let (kind, objective) = (task.targetKind, config.objective)
-        if config.loopCurriculum != nil && !model.isDepthAdjustable {
-            throw TaskError("\(label): a loop curriculum needs a looped model; \(model.name) has a fixed depth")
-        }
-        let fullDepth = model.depth
-        defer { model.depth = fullDepth }
         let start = Date()
         for step in first..<(config.steps + 1) {
-            if let lc = config.loopCurriculum { model.depth = lc.value(atStep: step, total: fullDepth) }
-            var prompts = task.samplePrompts(batch: config.batchSize, using: &rng)
-            if let c = config.curriculum {
-                let k = c.value(atStep: step, total: prompts.pointCount)
-                if k < prompts.pointCount { prompts = prompts.prefix(points: k) }
-            }
-            if let c = config.dimensionCurriculum {
-                guard task.labelsAreLinearInWeights, prompts.ws != nil else {
-                    throw TaskError("\(label): a dimension curriculum needs prompts that carry their weights (linear, gmm); the \(F.familyName) family's do not")
-                }
-                prompts = prompts.activeDimensions(c.value(atStep: step, total: prompts.dimension))
-            }
-            let loss: Double, grad: M.TangentVector
-            if config.microBatches == 1 {
-                (loss, grad) = valueWithGradient(at: model) { m in m.trainingLoss(prompts, kind: kind, objective: objective) }
-            } else {
-                (loss, grad) = splitGradient(model, prompts, parts: config.microBatches, kind: kind, objective: objective)
-            }
+            let (loss, grad) = try lossAndGradient(&model, step, &rng)
             guard loss.isFinite else {
                 throw TaskError("\(label): the loss became \(loss) at step \(step); lower the learning rate or set a gradient clip")
             }
@@ -322,18 +336,23 @@ public enum Trainer {
                                            objective: TrainingObjective) -> (value: Double, gradient: M.TangentVector) {
         let b = prompts.batchSize
         let slices = (0..<parts).map { prompts.prompts((b * $0 / parts)..<(b * ($0 + 1) / parts)) }
+        return sumInOrder(parts: parts) { i in
+            let share = Double(slices[i].batchSize) / Double(b)
+            return valueWithGradient(at: model) { m in m.trainingLoss(slices[i], kind: kind, objective: objective) * share }
+        }
+    }
+
+    /// `part(0) + … + part(parts − 1)` of losses and gradients, the parts computed concurrently and summed in
+    /// index order (the same bits at any thread count).
+    static func sumInOrder<Gradient: AdditiveArithmetic>(parts: Int, _ part: (Int) -> (value: Double, gradient: Gradient))
+        -> (value: Double, gradient: Gradient) {
         var losses = [Double](repeating: 0, count: parts)
-        var grads = [M.TangentVector](repeating: .zero, count: parts)
+        var grads = [Gradient](repeating: .zero, count: parts)
         losses.withUnsafeMutableBufferPointer { lp in
             grads.withUnsafeMutableBufferPointer { gp in
                 let (lb, gb) = (lp.baseAddress!, gp.baseAddress!)
                 Parallel.forChunks(count: parts) { range in
-                    for i in range {
-                        let share = Double(slices[i].batchSize) / Double(b)
-                        let (l, g) = valueWithGradient(at: model) { m in m.trainingLoss(slices[i], kind: kind, objective: objective) * share }
-                        lb[i] = l
-                        gb[i] = g
-                    }
+                    for i in range { (lb[i], gb[i]) = part(i) }
                 }
             }
         }

@@ -5,7 +5,7 @@ import Tasks
 /// The task-family options shared by `icl tasks sample` and `icl baselines`. Strings end here: each option is
 /// turned into the family's typed config, and an option that does not apply to the chosen family is an error.
 struct FamilyOptions: ParsableArguments {
-    @Option(help: "Task family: linear, boolean, fourier, gmm or graph (default: the preset's; else linear for tasks sample, boolean for baselines).") var family: String?
+    @Option(help: "Task family: linear, boolean, fourier, gmm, graph or graph-search (default: the preset's; else linear for tasks sample, boolean for baselines).") var family: String?
     @Option(parsing: .unconditional, help: "Points per prompt N (default linear 11, gmm 11, boolean 70, fourier 41; graphs: V + 1, set by --vertices).") var points: Int?
     // Linear regression and Gaussian mixtures.
     @Option(parsing: .unconditional, help: "linear, gmm: input dimension D (default 10; gmm 5).") var dimension: Int?
@@ -43,6 +43,7 @@ struct FamilyOptions: ParsableArguments {
 
     /// The options given, by the families they belong to.
     private var given: [(flag: String, families: [String])] {
+        let graphs = ["graph", "graph-search"]
         let all: [(String, Bool, [String])] = [
             ("--dimension", dimension != nil, ["linear", "gmm"]), ("--noise", noise != nil, ["linear", "gmm"]),
             ("--inputs", inputs != nil, ["linear"]), ("--kappa", kappa != nil, ["linear"]), ("--weights", weights != nil, ["linear"]),
@@ -52,8 +53,8 @@ struct FamilyOptions: ParsableArguments {
             ("--teaching-sequence", teachingSequence, ["boolean"]), ("--unbalanced", unbalanced, ["boolean"]),
             ("--conventions", conventions != nil, ["boolean"]), ("--legacy-queries", legacyQueries, ["graph"]),
             ("--fourier", fourier != nil, ["fourier"]), ("--max-frequency", maxFrequency != nil, ["fourier"]),
-            ("--graph", graph != nil, ["graph"]), ("--vertices", vertices != nil, ["graph"]), ("--p", p != nil, ["graph"]),
-            ("--branches", branches != nil, ["graph"]), ("--length", length != nil, ["graph"]),
+            ("--graph", graph != nil, graphs), ("--vertices", vertices != nil, graphs), ("--p", p != nil, graphs),
+            ("--branches", branches != nil, graphs), ("--length", length != nil, graphs),
             ("--points", points != nil, ["linear", "gmm", "boolean", "fourier"]),
         ]
         return all.filter { $0.1 }.map { ($0.0, $0.2) }
@@ -117,23 +118,34 @@ struct FamilyOptions: ParsableArguments {
             }
             if let points { t.points = points }
             task = .fourier(t)
-        default:
+        case "graph":
             var t: GraphConnectivityTask
             if case .graphConnectivity(let b) = base { t = b } else { t = GraphConnectivityTask(vertices: 16, distribution: .erdosRenyi(p: 0.1)) }
             if let vertices { t.vertices = vertices }
-            switch graph {
-            case nil: break
-            case "erdos-renyi": t.distribution = .erdosRenyi(p: p ?? 0.1)
-            case "dag": t.distribution = .randomDAG(p: p ?? 0.1)
-            case "star": t.distribution = .star(branches: branches ?? 3, armLength: length ?? 4)
-            case "balanced": t.distribution = .balanced(maxLookahead: length ?? 4, branches: branches ?? 3)
-            case let other?: throw ValidationError("unknown --graph '\(other)'; use erdos-renyi, dag, star or balanced")
-            }
+            t.distribution = try distribution(t.distribution)
             if legacyQueries { t.balancedLabels = false }
             task = .graphConnectivity(t)
+        case "graph-search":
+            var t = base?.graphSearch ?? GraphSearchTask(vertices: 16, distribution: .erdosRenyi(p: 0.1))
+            if let vertices { t.vertices = vertices }
+            t.distribution = try distribution(t.distribution)
+            task = .graphSearch(t)
+        default: throw ValidationError("unknown --family '\(name)'")
         }
         do { try task.validate() } catch let e as TaskError { throw ValidationError(e.message) }
         return task
+    }
+
+    /// The graph distribution `--graph` names (with `--p`, `--branches`, `--length`), else `current`.
+    private func distribution(_ current: GraphTask.Distribution) throws -> GraphTask.Distribution {
+        switch graph {
+        case nil: return current
+        case "erdos-renyi": return .erdosRenyi(p: p ?? 0.1)
+        case "dag": return .randomDAG(p: p ?? 0.1)
+        case "star": return .star(branches: branches ?? 3, armLength: length ?? 4)
+        case "balanced": return .balanced(maxLookahead: length ?? 4, branches: branches ?? 3)
+        case let other?: throw ValidationError("unknown --graph '\(other)'; use erdos-renyi, dag, star or balanced")
+        }
     }
 
     private func linear(base: LinearRegressionTask?, seed: UInt64) throws -> LinearRegressionTask {

@@ -207,6 +207,12 @@ struct TasksCommand: ParsableCommand {
             guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
             try checkSize([batch, task.family.pointCount, task.family.inputDimension], "--batch × points × dimension")
             var rng = Xoshiro256(seed: seed)
+            if let search = task.graphSearch {
+                let s = search.sample(batch: batch, using: &rng)
+                try s.save(to: URL(fileURLWithPath: out))
+                print("wrote \(out) (\(task.familyName)): tokens \(s.tokens.shape), targets \(s.targets.shape), lookahead \(s.lookahead.shape)")
+                return
+            }
             let prompts = task.family.samplePrompts(batch: batch, using: &rng)
             var arrays: [(name: String, tensor: Tensor)] = [("xs", prompts.xs), ("ys", prompts.ys)]
             if let ws = prompts.ws { arrays.append(("ws", ws)) }

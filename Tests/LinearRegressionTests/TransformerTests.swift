@@ -13,25 +13,6 @@ import _Differentiation
 /// The GPT block and the paired layout: the attention primitive and the whole model against naive loops and
 /// finite differences, the one-pass prefix predictions against one pass per prefix, and a short training run.
 final class TransformerTests: XCTestCase {
-    /// Naive multi-head masked attention: explicit loops, softmax by rows.
-    func naiveAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, mask: Tensor) -> Tensor {
-        let (b, t, w) = (q.shape[0], q.shape[1], q.shape[2])
-        let dh = w / heads
-        var out = Tensor(zeros: [b, t, w])
-        for p in 0..<b { for h in 0..<heads { for i in 0..<t {
-            var scores = [Double](repeating: -.infinity, count: t)
-            for j in 0..<t where mask[i, j] == 0 {
-                scores[j] = (0..<dh).reduce(0.0) { $0 + q[p, i, h * dh + $1] * k[p, j, h * dh + $1] } / Double(dh).squareRoot()
-            }
-            let mx = scores.max()!
-            guard mx > -.infinity else { continue }
-            let e = scores.map { Foundation.exp($0 - mx) }
-            let z = e.reduce(0, +)
-            for j in 0..<t { for d in 0..<dh { out.scalars[(p * t + i) * w + h * dh + d] += e[j] / z * v[p, j, h * dh + d] } }
-        } } }
-        return out
-    }
-
     func testMaskedAttentionMatchesLoopsAndFiniteDifferences() {
         var rng = Xoshiro256(seed: 1)
         let (b, t, w, heads) = (2, 7, 6, 2)
@@ -84,17 +65,8 @@ final class TransformerTests: XCTestCase {
     func assertTrainingGradientsMatchFiniteDifferences<M: ICLModel>(_ m: M, _ p: PromptBatch, objectives: [TrainingObjective],
                                                                     file: StaticString = #filePath, line: UInt = #line) {
         for objective in objectives {
-            let (_, g) = valueWithGradient(at: m) { $0.trainingLoss(p, kind: .real, objective: objective) }
-            for path in m.parameterPaths where m[keyPath: path.value].scalarCount > 0 {
-                let numeric = numericalGradient(at: m[keyPath: path.value]) { w in
-                    var n = m; n[keyPath: path.value] = w; return n.trainingLoss(p, kind: .real, objective: objective).scalar
-                }
-                let analytic = m.gradient(g, at: path)
-                if numeric.norm < 1e-7 {
-                    XCTAssertLessThan(analytic.norm, 1e-7, "\(objective) \(path.name)", file: file, line: line)
-                } else {
-                    XCTAssertLessThan(relativeError(analytic, numeric), 1e-6, "\(objective) \(path.name)", file: file, line: line)
-                }
+            assertParameterGradientsMatchFiniteDifferences(m, "\(objective)", file: file, line: line) {
+                $0.trainingLoss(p, kind: .real, objective: objective)
             }
         }
     }
@@ -106,39 +78,13 @@ final class TransformerTests: XCTestCase {
 
     /// The whole forward pass with loops: read-in, pre-LN blocks, final LN, read-out.
     func naiveForward(_ m: GPT, _ tokens: Tensor, contextSize n: Int) -> [Tensor] {
-        func dense(_ x: Tensor, _ d: Dense) -> Tensor {
-            let (rows, din, dout) = (x.scalarCount / x.shape[x.rank - 1], d.weight.shape[0], d.weight.shape[1])
-            var out = [Double](repeating: 0, count: rows * dout)
-            for r in 0..<rows { for o in 0..<dout {
-                out[r * dout + o] = d.bias.scalars[o] + (0..<din).reduce(0.0) { $0 + x.scalars[r * din + $1] * d.weight.scalars[$1 * dout + o] }
-            } }
-            return Tensor(shape: Array(x.shape.dropLast()) + [dout], scalars: out)
-        }
-        func norm(_ x: Tensor, _ ln: LayerNorm) -> Tensor {
-            let w = x.shape[x.rank - 1]
-            var out = x.scalars
-            for r in 0..<(x.scalarCount / w) {
-                let row = Array(x.scalars[(r * w)..<((r + 1) * w)])
-                let mu = row.reduce(0, +) / Double(w)
-                let v = row.reduce(0) { $0 + ($1 - mu) * ($1 - mu) } / Double(w)
-                for j in 0..<w { out[r * w + j] = (row[j] - mu) / (v + 1e-5).squareRoot() * ln.gain.scalars[j] + ln.bias.scalars[j] }
-            }
-            return Tensor(shape: x.shape, scalars: out)
-        }
-        func gelu(_ x: Tensor) -> Tensor {
-            x.map { 0.5 * $0 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }
-        }
         let (b, t) = (tokens.shape[0], tokens.shape[1])
         let mask = TokenLayout.pairedMask(contextSize: n, visible: Array(repeating: n, count: t - n))
-        var h = dense(tokens, m.readIn)
+        var h = naiveDense(tokens, m.readIn)
         var out: [Tensor] = []
         for blk in m.blocks {
-            let a = norm(h, blk.norm1)
-            let att = naiveAttention(dense(a, blk.query), dense(a, blk.key), dense(a, blk.value), heads: blk.heads, mask: mask)
-            let h1 = Tensor(shape: h.shape, scalars: zip(h.scalars, dense(att, blk.projection).scalars).map(+))
-            let mlp = dense(gelu(dense(norm(h1, blk.norm2), blk.expand)), blk.contract)
-            h = Tensor(shape: h.shape, scalars: zip(h1.scalars, mlp.scalars).map(+))
-            let r = dense(norm(h, m.finalNorm), m.readOut)
+            h = naiveBlock(blk, h, mask: mask)
+            let r = naiveDense(naiveLayerNorm(h, m.finalNorm), m.readOut)
             out.append(Tensor(shape: [b, t - n], scalars: (0..<b).flatMap { p in (n..<t).map { r.scalars[p * t + $0] } }))
         }
         return out

@@ -138,6 +138,10 @@ final class GradientTests: XCTestCase {
         let labels01 = Tensor(shape: [4, 3], scalars: (0..<12).map { Double($0 % 2) })
         assertGradientMatches(at: p * 3, "sigmoid CE") { sigmoidCrossEntropy(logits: $0, labels: labels01) }
         assertGradientMatches(at: p * 2, "softmax CE") { softmaxCrossEntropy(logits: $0, labels: [0, 2, 1, 2]) }
+        // Sets of one, two and three correct classes; large logits exercise the shifted log-sum-exps.
+        let sets = Tensor(shape: [4, 3], scalars: [1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1])
+        assertGradientMatches(at: p * 2, "set CE") { setCrossEntropy(logits: $0, targets: sets) }
+        assertGradientMatches(at: p * 2 + 300, "set CE, shifted") { setCrossEntropy(logits: $0, targets: sets) }
     }
 
     /// A composite: one linear-self-attention layer's query read-out (von Oswald layout), differentiated

@@ -58,6 +58,7 @@ struct FamilyReferences {
         case .boolean(let task): return boolean(task, ctx)
         case .fourier(let task): return try fourier(task, ctx)
         case .graphConnectivity(let task): return graph(task, ctx)
+        case .graphSearch: throw TaskError("graph search is compared by SearchComparison, not by prompt references")
         }
     }
 }

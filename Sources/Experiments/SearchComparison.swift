@@ -1,0 +1,85 @@
+import Analysis
+import ClassicalLearners
+import Foundation
+import Models
+import NumericCore
+import Tasks
+
+/// Saparov et al.'s (2025) question of a trained search decoder: how often is its next vertex a useful child, and
+/// how does that fall with the lookahead (the BFS rounds needed to tell the goal's branch from the dead ones)?
+/// The report's tables: accuracy per lookahead of the model and the references (BFS, a random child), and of
+/// the model's own read-out after every layer. `Comparison.run` trains the model and writes the run directory.
+enum SearchComparison {
+    /// The decoder of `config.model` for the training task, with positions for the longest prompt of either the
+    /// training or the evaluation distribution.
+    static func makeModel(_ config: ExperimentConfig) throws -> SearchDecoder {
+        guard let task = config.task.graphSearch, let test = config.evaluationTask.graphSearch,
+              config.model.kind == .searchDecoder else {
+            throw TaskError("model: the graph-search family is read by kind searchDecoder (got \(config.model.kind))")
+        }
+        guard test.vertices == task.vertices else {
+            throw TaskError("evaluation: the evaluation graphs have \(test.vertices) vertices, the training graphs \(task.vertices); the read-out is over V vertices")
+        }
+        return config.model.makeSearchDecoder(vertices: task.vertices, maxTokens: max(task.maxTokens, test.maxTokens),
+                                              seed: config.modelSeed)
+    }
+
+    /// Prompts per forward pass at evaluation (bounds the attention probabilities held at once).
+    static let chunk = 256
+
+    static func evaluate(_ model: SearchDecoder, config: ExperimentConfig) throws -> ComparisonReport {
+        let ev = config.evaluation
+        guard let test = config.evaluationTask.graphSearch else { throw TaskError("evaluation: not a graph-search task") }
+        var rng = Xoshiro256(seed: ev.seed)
+        let batch = test.sample(batch: ev.prompts, using: &rng)
+        let lookahead = batch.lookahead.scalars.map { Int($0) }
+        let levels = Array(Set(lookahead)).sorted()
+
+        // The model's hits after every layer, in chunks of prompts.
+        var layerHits = [[Bool]](repeating: [], count: model.depth)
+        for start in stride(from: 0, to: ev.prompts, by: chunk) {
+            let part = batch.prompts(start..<min(start + chunk, ev.prompts))
+            let logits = model.logits(try model.checked(part))
+            for l in 0..<model.depth { layerHits[l] += searchHits(logits: logits[l], targets: part.targets) }
+        }
+        let modelRates = layerHits.map { $0.map { $0 ? 1.0 : 0.0 } }
+        let references = try SearchLearner.allCases.map { ($0, try $0.hitRates(batch, vertices: test.vertices)) }
+
+        /// Mean hit rate over all prompts and per lookahead level (empty where no prompt has that lookahead).
+        func cells(_ rates: [Double]) -> [Cell] {
+            [.number(rates.reduce(0, +) / Double(rates.count))] + levels.map { level in
+                let r = rates.indices.filter { lookahead[$0] == level }.map { rates[$0] }
+                return r.isEmpty ? .empty : .number(r.reduce(0, +) / Double(r.count))
+            }
+        }
+        let columns = ["accuracy"] + levels.map { "acc@lookahead \($0)" }
+        let counts = levels.map { level in "\(lookahead.filter { $0 == level }.count) at lookahead \(level)" }
+        let describe = "\(ev.prompts) prompts of \(GraphSearchTask.familyName) \(test.distribution) on \(test.vertices) vertices, evaluation seed \(ev.seed)"
+
+        var baselines = ReportTable(id: "baselines", title: "Next-vertex accuracy by lookahead (\(describe))",
+                                    columns: ["learner"] + columns)
+        baselines.rows.append([.learner(model.name, id: "model")] + cells(modelRates[model.depth - 1]))
+        for (learner, rates) in references { baselines.rows.append([.learner(learner.name, id: learner.rawValue)] + cells(rates)) }
+        baselines.notes = [
+            "A prediction is right when its vertex is a useful child of the path's end (one from which the goal is reachable); the model answers argmax of its logits. Prompts: \(counts.joined(separator: ", ")).",
+            "Lookahead (Saparov et al.): the BFS rounds from the path's end needed to tell the goal's branch from every dead branch; 0 when every child is useful.",
+            "BFS is exact by construction; random child is the chance level of a move that knows the graph but not the goal.",
+        ]
+
+        var layers = ReportTable(id: "layers", title: "The model's own read-out after each layer",
+                                 columns: ["step"] + columns)
+        for (l, rates) in modelRates.enumerated() {
+            layers.rows.append([.step("layer \(l + 1)", Double(l + 1))] + cells(rates))
+        }
+        layers.notes = ["Each layer's residual stream at the prompt's last token through the final LayerNorm and the read-out (the last layer is the model's answer)."]
+
+        var report = ComparisonReport(config: config, baselines: baselines, layers: layers, contextCurve: nil, layerRows: [])
+        let final = modelRates[model.depth - 1]
+        report.metrics["model_error"] = 1 - final.reduce(0, +) / Double(final.count)
+        for level in levels {
+            let r = final.indices.filter { lookahead[$0] == level }.map { final[$0] }
+            report.metrics["accuracy_lookahead_\(level)"] = r.reduce(0, +) / Double(r.count)
+        }
+        return report
+    }
+}
