@@ -17,6 +17,8 @@ public struct ComparisonReport {
     /// Per layer, how well a linear probe of the hidden state at the query token recovers the label and each
     /// reference's prediction (held-out R²).
     public var probes: ReportTable?
+    /// A family's own tables after the others (graph search: how the model answers at each lookahead).
+    public var extraTables: [ReportTable] = []
     /// The per-layer rows with their verdicts, for code that asks "which algorithm?".
     public var layerRows: [LayerComparison.Row]
     public var history: TrainingHistory?
@@ -84,7 +86,9 @@ public struct ComparisonReport {
     }
 
     /// Every table, in the order the Markdown report prints them.
-    public var tables: [ReportTable] { [baselines, layers] + (probes.map { [$0] } ?? []) + (contextCurve.map { [$0] } ?? []) }
+    public var tables: [ReportTable] {
+        [baselines, layers] + (probes.map { [$0] } ?? []) + (contextCurve.map { [$0] } ?? []) + extraTables
+    }
 
     /// The machine-readable report (`Docs/report.schema.json`): the command, resolved config, code version and
     /// every table.

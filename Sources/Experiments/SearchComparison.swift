@@ -37,10 +37,12 @@ enum SearchComparison {
 
         // The model's hits after every layer, in chunks of prompts.
         var layerHits = [[Bool]](repeating: [], count: model.depth)
+        var answers: [Int] = []
         for start in stride(from: 0, to: ev.prompts, by: chunk) {
             let part = batch.prompts(start..<min(start + chunk, ev.prompts))
             let logits = model.logits(try model.checked(part))
             for l in 0..<model.depth { layerHits[l] += searchHits(logits: logits[l], targets: part.targets) }
+            answers += searchAnswers(logits: logits[model.depth - 1])
         }
         let modelRates = layerHits.map { $0.map { $0 ? 1.0 : 0.0 } }
         let references = try SearchLearner.allCases.map { ($0, try $0.hitRates(batch, vertices: test.vertices)) }
@@ -59,7 +61,7 @@ enum SearchComparison {
         var baselines = ReportTable(id: "baselines", title: "Next-vertex accuracy by lookahead (\(describe))",
                                     columns: ["learner"] + columns)
         baselines.rows.append([.learner(model.name, id: "model")] + cells(modelRates[model.depth - 1]))
-        for (learner, rates) in references { baselines.rows.append([.learner(learner.name, id: learner.rawValue)] + cells(rates)) }
+        for (learner, rates) in references { baselines.rows.append([.learner(learner.name)] + cells(rates)) }
         baselines.notes = [
             "A prediction is right when its vertex is a useful child of the path's end (one from which the goal is reachable); the model answers argmax of its logits. Prompts: \(counts.joined(separator: ", ")).",
             "Lookahead (Saparov et al.): the BFS rounds from the path's end needed to tell the goal's branch from every dead branch; 0 when every child is useful.",
@@ -75,11 +77,40 @@ enum SearchComparison {
 
         var report = ComparisonReport(config: config, baselines: baselines, layers: layers, contextCurve: nil, layerRows: [])
         let final = modelRates[model.depth - 1]
+        report.extraTables = [try answerTable(batch, answers: answers, hits: final, chance: references[1].1,
+                                              vertices: test.vertices, levels: levels)]
         report.metrics["model_error"] = 1 - final.reduce(0, +) / Double(final.count)
         for level in levels {
             let r = final.indices.filter { lookahead[$0] == level }.map { final[$0] }
             report.metrics["accuracy_lookahead_\(level)"] = r.reduce(0, +) / Double(r.count)
         }
         return report
+    }
+
+    /// How the model answers at each lookahead: how often its vertex is a child of the path's end at all (a legal
+    /// move) and how often it is the goal itself, beside its accuracy and the random child's.
+    static func answerTable(_ batch: SearchBatch, answers: [Int], hits: [Double], chance: [Double], vertices v: Int,
+                            levels: [Int]) throws -> ReportTable {
+        let x = try EdgeListTokens(batch.tokens, vocabulary: v + 3)
+        let lookahead = batch.lookahead.scalars.map { Int($0) }
+        var child = [Double](), goal = [Double]()
+        for (q, answer) in answers.enumerated() {
+            let tokens = Array(x.ids[(q * x.length)..<(q * x.length + x.lengths[q])])
+            let (g, _, target, path) = try SearchTokens.decode(tokens, vertices: v)
+            child.append(g.children(path.last!).contains(answer) ? 1 : 0)
+            goal.append(answer == target ? 1 : 0)
+        }
+        func mean(_ xs: [Double], _ level: Int) -> Cell {
+            let r = xs.indices.filter { lookahead[$0] == level }.map { xs[$0] }
+            return .number(r.reduce(0, +) / Double(r.count))
+        }
+        var table = ReportTable(id: "answers", title: "How the model answers at each lookahead",
+                                columns: ["lookahead", "accuracy", "random child", "answers a child", "answers the goal"])
+        for level in levels {
+            table.rows.append([.step("lookahead \(level)", Double(level)), mean(hits, level), mean(chance, level),
+                               mean(child, level), mean(goal, level)])
+        }
+        table.notes = ["answers a child: the model's vertex is an out-neighbour of the path's end (a legal move, right or wrong); answers the goal: it is the goal itself, right only when the goal is a child (lookahead 1, and at lookahead 0 when the goal is next)."]
+        return table
     }
 }

@@ -75,13 +75,18 @@ public struct SearchDecoder: ParameterWalkable {
     }
 }
 
-/// Which predictions are right: `argmax_v logits[b, v]` (the first on ties) is one of prompt b's targets.
-public func searchHits(logits: Tensor, targets: Tensor) -> [Bool] {
-    precondition(logits.rank == 2 && logits.shape == targets.shape, "searchHits: logits \(logits.shape), targets \(targets.shape)")
-    let (b, v) = (logits.shape[0], logits.shape[1])
-    return (0..<b).map { p in
-        let row = logits.scalars[(p * v)..<((p + 1) * v)]
-        let best = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }!
-        return targets.scalars[best] != 0
+/// The decoder's next vertex for each prompt: `argmax_v logits[b, v]` of `logits [B, V]`, the first on ties.
+public func searchAnswers(logits: Tensor) -> [Int] {
+    precondition(logits.rank == 2, "searchAnswers: logits must be [B, V], got \(logits.shape)")
+    let v = logits.shape[1]
+    return (0..<logits.shape[0]).map { p in
+        (0..<v).max { logits.scalars[p * v + $0] < logits.scalars[p * v + $1] || (logits.scalars[p * v + $0] == logits.scalars[p * v + $1] && $0 > $1) }!
     }
+}
+
+/// Which predictions are right: the answer (`searchAnswers`) is one of prompt b's targets `[B, V]`.
+public func searchHits(logits: Tensor, targets: Tensor) -> [Bool] {
+    precondition(logits.shape == targets.shape, "searchHits: logits \(logits.shape), targets \(targets.shape)")
+    let v = logits.shape[1]
+    return searchAnswers(logits: logits).enumerated().map { targets.scalars[$0.offset * v + $0.element] != 0 }
 }
