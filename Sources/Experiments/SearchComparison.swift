@@ -47,12 +47,9 @@ enum SearchComparison {
         let modelRates = layerHits.map { $0.map { $0 ? 1.0 : 0.0 } }
         let references = try SearchLearner.allCases.map { ($0, try $0.hitRates(batch, vertices: test.vertices)) }
 
-        /// Mean hit rate over all prompts and per lookahead level (empty where no prompt has that lookahead).
+        /// Mean hit rate over all prompts and per lookahead level.
         func cells(_ rates: [Double]) -> [Cell] {
-            [.number(rates.reduce(0, +) / Double(rates.count))] + levels.map { level in
-                let r = rates.indices.filter { lookahead[$0] == level }.map { rates[$0] }
-                return r.isEmpty ? .empty : .number(r.reduce(0, +) / Double(r.count))
-            }
+            [.number(mean(rates))] + levels.map { .number(mean(rates, lookahead: lookahead, at: $0)) }
         }
         let columns = ["accuracy"] + levels.map { "acc@lookahead \($0)" }
         let counts = levels.map { level in "\(lookahead.filter { $0 == level }.count) at lookahead \(level)" }
@@ -77,14 +74,18 @@ enum SearchComparison {
 
         var report = ComparisonReport(config: config, baselines: baselines, layers: layers, contextCurve: nil, layerRows: [])
         let final = modelRates[model.depth - 1]
-        report.extraTables = [try answerTable(batch, answers: answers, hits: final, chance: references[1].1,
-                                              vertices: test.vertices, levels: levels)]
-        report.metrics["model_error"] = 1 - final.reduce(0, +) / Double(final.count)
-        for level in levels {
-            let r = final.indices.filter { lookahead[$0] == level }.map { final[$0] }
-            report.metrics["accuracy_lookahead_\(level)"] = r.reduce(0, +) / Double(r.count)
-        }
+        let chance = references.first { $0.0 == .randomChild }!.1
+        report.extraTables = [try answerTable(batch, answers: answers, hits: final, chance: chance, vertices: test.vertices,
+                                              levels: levels)]
+        report.metrics["model_error"] = 1 - mean(final)
+        for level in levels { report.metrics["accuracy_lookahead_\(level)"] = mean(final, lookahead: lookahead, at: level) }
         return report
+    }
+
+    /// The mean of `xs`, or of the prompts whose lookahead is `level` (levels are those present, so never empty).
+    static func mean(_ xs: [Double], lookahead: [Int]? = nil, at level: Int = 0) -> Double {
+        let r = lookahead.map { l in xs.indices.filter { l[$0] == level }.map { xs[$0] } } ?? xs
+        return r.reduce(0, +) / Double(r.count)
     }
 
     /// How the model answers at each lookahead: how often its vertex is a child of the path's end at all (a legal
@@ -100,15 +101,11 @@ enum SearchComparison {
             child.append(g.children(path.last!).contains(answer) ? 1 : 0)
             goal.append(answer == target ? 1 : 0)
         }
-        func mean(_ xs: [Double], _ level: Int) -> Cell {
-            let r = xs.indices.filter { lookahead[$0] == level }.map { xs[$0] }
-            return .number(r.reduce(0, +) / Double(r.count))
-        }
         var table = ReportTable(id: "answers", title: "How the model answers at each lookahead",
                                 columns: ["lookahead", "accuracy", "random child", "answers a child", "answers the goal"])
         for level in levels {
-            table.rows.append([.step("lookahead \(level)", Double(level)), mean(hits, level), mean(chance, level),
-                               mean(child, level), mean(goal, level)])
+            table.rows.append([.step("lookahead \(level)", Double(level))]
+                              + [hits, chance, child, goal].map { .number(mean($0, lookahead: lookahead, at: level)) })
         }
         table.notes = ["answers a child: the model's vertex is an out-neighbour of the path's end (a legal move, right or wrong); answers the goal: it is the goal itself, right only when the goal is a child (lookahead 1, and at lookahead 0 when the goal is next)."]
         return table

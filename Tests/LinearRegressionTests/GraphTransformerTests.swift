@@ -146,6 +146,15 @@ final class GraphTransformerTests: XCTestCase {
         try Trainer.train(&a, task: search, config: config)
         try Trainer.train(&b, task: search, config: config)
         XCTAssertEqual(a.namedParameters.map(\.value), b.namedParameters.map(\.value), "same seed, same bits")
+        // Stopped after 2 steps and resumed from its checkpoint, a run ends on the same bits.
+        var halfway: (model: SearchDecoder, state: TrainingState)?
+        var c = tinyDecoder(maxTokens: search.maxTokens)
+        try Trainer.train(&c, task: search, config: config, checkpoint: CheckpointPolicy(every: 2) { m, state in
+            if state.completedSteps == 2 { halfway = (m as! SearchDecoder, state) }
+        })
+        var resumed = try XCTUnwrap(halfway).model
+        try Trainer.train(&resumed, task: search, config: config, resume: halfway!.state)
+        XCTAssertEqual(resumed.namedParameters.map(\.value), a.namedParameters.map(\.value), "resumed run")
         // The three slices' weighted gradients add up to the whole batch's gradient (to rounding).
         let m = tinyDecoder(seed: 9, maxTokens: search.maxTokens)
         let batch = prompts(search, batch: 12, seed: 8)
