@@ -7,8 +7,8 @@
 // passes that touch the rows anyway (the lane packing, LayerNorm, GELU), never in a pass of their own.
 // Attention runs 8 prompts per vector (the lane layout of Lanes.h: the mask is shared, so every lane takes
 // the same branches), skipping masked pairs; softmax's exp runs in vector lanes (Exp.h). The forward keeps
-// only what the pullback cannot cheaply recompute (x̂, 1/σ, Q K V, P, O, f, tanh): LN(x) = x̂ ⊙ γ + β and
-// GELU(f) = ½ f (1 + tanh) are rebuilt in the backward. Everything runs in a fixed order on the calling
+// only what the pullback cannot cheaply recompute (x̂, 1/σ, Q K V, P, O, GELU(f) and GELU′(f)): LN(x) = x̂ ⊙ γ + β
+// is rebuilt in the backward. Everything runs in a fixed order on the calling
 // thread: the caller splits prompts over threads (Models/Transformer.swift).
 #include "BLASRuntime.h"
 #include "Exp.h"
@@ -36,7 +36,7 @@ static param_offsets param_layout(long w) {
 
 // What the forward keeps for the pullback, for M = B·T tokens in G = ⌈B/8⌉ lane groups; every section starts
 // on a 64-byte boundary (the buffer itself must be 64-byte aligned).
-typedef struct { long qkv, probs, xhat1, rstd1, att, xhat2, rstd2, f, tanh_f, total; } saved_offsets;
+typedef struct { long qkv, probs, xhat1, rstd1, att, xhat2, rstd2, g, dgelu, total; } saved_offsets;
 
 static long round8(long n) { return (n + 7) / 8 * 8; }
 
@@ -51,8 +51,8 @@ static saved_offsets saved_layout(long b, long t, long w, long heads) {
     s.att = at;    at += round8(m * w);
     s.xhat2 = at;  at += round8(m * w);
     s.rstd2 = at;  at += round8(m);
-    s.f = at;      at += round8(4 * m * w);
-    s.tanh_f = at; at += round8(4 * m * w);
+    s.g = at;      at += round8(4 * m * w);         // GELU(f)
+    s.dgelu = at;  at += round8(4 * m * w);         // GELU′(f)
     s.total = at;
     return s;
 }
@@ -144,20 +144,24 @@ static void residual_layer_norm(double *out, const double *x, const double *bo, 
     }
 }
 
-// f += b₁ by rows, then g = GELU(f) = ½ f (1 + tanh u), u = √(2/π)(f + 0.044715 f³), keeping tanh u (as
-// icl_gelu_forward, with the bias folded in).
+// f + b₁ by rows → g = GELU(f) = ½ f (1 + tanh u), u = √(2/π)(f + 0.044715 f³) (as icl_gelu_forward), and the
+// derivative GELU′(f) = ½ (1 + tanh u) + ½ f (1 − tanh² u) √(2/π)(1 + 3 · 0.044715 f²) for the pullback.
 ICL_CLONES
-static void bias_gelu_forward(double *f, const double *b1, long m, long n, double *g, double *tanh_u) {
+static void bias_gelu_forward(const double *f, const double *b1, long m, long n, double *g, double *dgelu) {
     const double c = 0.7978845608028654;   // √(2/π)
     for (long r = 0; r < m; r++)
         for (long j = 0; j < n; j++) {
             const long i = r * n + j;
             const double fi = f[i] + b1[j];
             const double t = 1.0 - 2.0 / (icl_exp(2.0 * c * (fi + 0.044715 * fi * fi * fi)) + 1.0);
-            f[i] = fi;
-            tanh_u[i] = t;
             g[i] = 0.5 * fi * (1.0 + t);
+            dgelu[i] = 0.5 * (1.0 + t) + 0.5 * fi * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * fi * fi);
         }
+}
+
+ICL_CLONES
+static void multiply(double *x, const double *y, long n) {
+    for (long i = 0; i < n; i++) x[i] *= y[i];
 }
 
 ICL_CLONES
@@ -172,12 +176,6 @@ ICL_CLONES
 static void affine_rows(const double *xhat, long m, long w, const double *gain, const double *bias, double *out) {
     for (long r = 0; r < m; r++)
         for (long j = 0; j < w; j++) out[r * w + j] = xhat[r * w + j] * gain[j] + bias[j];
-}
-
-// GELU(f) = ½ f (1 + tanh u) from f and the tanh the forward kept.
-ICL_CLONES
-static void gelu_from_tanh(const double *f, const double *tanh_u, long n, double *out) {
-    for (long i = 0; i < n; i++) out[i] = 0.5 * f[i] * (1.0 + tanh_u[i]);
 }
 
 // Masked multi-head softmax attention on one lane group: Q, K, V from qkv [T, 3W] vectors; writes att [T, W]
@@ -276,7 +274,7 @@ void icl_gpt_block_forward(const double *x, long b, long t, long w, long heads, 
     const double *pr = params;
     double *sv = saved;
     double *a = checked_malloc(round8(m * w) + round8(3 * m * w) + t * w * LANES + t * LANES + round8(4 * m * w));
-    double *qkv = a + round8(m * w), *attp = qkv + round8(3 * m * w), *s = attp + t * w * LANES, *g = s + t * LANES;
+    double *qkv = a + round8(m * w), *attp = qkv + round8(3 * m * w), *s = attp + t * w * LANES, *f = s + t * LANES;
     // Attention: O = MHA(LN₁(x)); Q K V's bias is added in the lane layout, while a group is in cache.
     layer_norm_forward(x, m, w, pr + P.ln1g, pr + P.ln1b, sv + S.xhat1, sv + S.rstd1, a);
     gemm(0, 0, m, 3 * w, w, a, w, pr + P.wqkv, 3 * w, 0.0, qkv, 3 * w);
@@ -293,9 +291,9 @@ void icl_gpt_block_forward(const double *x, long b, long t, long w, long heads, 
     gemm(0, 0, m, w, w, sv + S.att, w, pr + P.wo, w, 0.0, out, w);
     residual_layer_norm(out, x, pr + P.bo, pr + P.b2, m, w, pr + P.ln2g, pr + P.ln2b, sv + S.xhat2, sv + S.rstd2, a);
     // MLP: out = h + b₂ + GELU(u W₁ + b₁) W₂.
-    gemm(0, 0, m, 4 * w, w, a, w, pr + P.w1, 4 * w, 0.0, sv + S.f, 4 * w);
-    bias_gelu_forward(sv + S.f, pr + P.b1, m, 4 * w, g, sv + S.tanh_f);
-    gemm(0, 0, m, w, 4 * w, g, 4 * w, pr + P.w2, w, 1.0, out, w);
+    gemm(0, 0, m, 4 * w, w, a, w, pr + P.w1, 4 * w, 0.0, f, 4 * w);
+    bias_gelu_forward(f, pr + P.b1, m, 4 * w, sv + S.g, sv + S.dgelu);
+    gemm(0, 0, m, w, 4 * w, sv + S.g, 4 * w, pr + P.w2, w, 1.0, out, w);
     free(a);
 }
 
@@ -310,13 +308,12 @@ void icl_gpt_block_backward(long b, long t, long w, long heads, const double *ma
                                 + t * LANES + round8(w));
     double *dtmp = df + round8(4 * m * w), *dqkv = dtmp + round8(m * w), *dattp = dqkv + round8(3 * m * w);
     double *dqkvp = dattp + t * w * LANES, *dp = dqkvp + t * 3 * w * LANES, *scratch = dp + t * LANES;
-    // MLP (dx holds dh from here on, starting with the residual's dout): GELU(f) rebuilt in df's buffer for dW₂.
+    // MLP (dx holds dh from here on, starting with the residual's dout).
     memcpy(dx, dout, (size_t)(m * w) * sizeof(double));
-    gelu_from_tanh(sv + S.f, sv + S.tanh_f, m * 4 * w, df);
-    gemm(1, 0, 4 * w, w, m, df, 4 * w, dout, w, 0.0, gr + P.w2, w);
+    gemm(1, 0, 4 * w, w, m, sv + S.g, 4 * w, dout, w, 0.0, gr + P.w2, w);
     column_sums(dout, m, w, gr + P.b2);
     gemm(0, 1, m, 4 * w, w, dout, w, pr + P.w2, w, 0.0, df, 4 * w);
-    icl_gelu_backward(sv + S.f, sv + S.tanh_f, df, m * 4 * w, df);
+    multiply(df, sv + S.dgelu, m * 4 * w);
     affine_rows(sv + S.xhat2, m, w, pr + P.ln2g, pr + P.ln2b, dtmp);   // u = LN₂(h)
     gemm(1, 0, w, 4 * w, m, dtmp, w, df, 4 * w, 0.0, gr + P.w1, 4 * w);
     column_sums(df, m, 4 * w, gr + P.b1);

@@ -127,6 +127,25 @@ final class TransformerTests: XCTestCase {
         }
     }
 
+    func testSoftmaxConstructionCopiesThePreviousTokenExactly() {
+        // GPTBlock.previousTokenCopy: score β = 60 at j = i − 1 and 0 elsewhere, so every other token's weight is
+        // ≤ T e^{−60} ≈ 1e-25; the rest is rounding of O(W) products of O(1) numbers: 1e-12 is ~100× that.
+        let (k, t) = (3, 7)
+        let block = GPTBlock.previousTokenCopy(contentDimension: k, positions: t)
+        var rng = Xoshiro256(seed: 41)
+        let contents = Tensor(shape: [9, t, k], scalars: (0..<(9 * t * k)).map { _ in rng.nextUniform() < 0.5 ? -1 : 1 })
+        let x = GPTBlock.previousTokenTokens(contents)
+        var causal = Tensor(zeros: [t, t])
+        for i in 0..<t { for j in (i + 1)..<t { causal.scalars[i * t + j] = -.infinity } }
+        var expected = x
+        let w = 3 * k + t
+        for p in 0..<9 { for i in 0..<t { for c in 0..<k {
+            expected.scalars[(p * t + i) * w + 2 * k + t + c] = contents.scalars[(p * t + max(i - 1, 0)) * k + c]
+        } } }
+        assertClose(block(x, mask: causal), expected, tolerance: 1e-12, "fused kernel")
+        assertClose(block.reference(x, mask: causal), expected, tolerance: 1e-12, "composed block")
+    }
+
     func testPairedMaskLetsQueriesSeeOnlyTheirPrefix() {
         let m = TokenLayout.pairedMask(contextSize: 3, visible: [0, 1, 3])
         let allowed = (0..<6).map { i in (0..<6).filter { m[i, $0] == 0 } }
