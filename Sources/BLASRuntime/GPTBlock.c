@@ -86,22 +86,23 @@ static inline __attribute__((always_inline)) double row_dot(const double *x, con
     return (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))) + tail;
 }
 
-// x̂ = (x − μ)/σ per row (σ² the biased variance + ε, as PyTorch's LayerNorm), y = x̂ ⊙ gain + bias.
+// One row: x̂ = (x − μ)/σ (σ² the biased variance + ε, as PyTorch's LayerNorm), y = x̂ ⊙ gain + bias; returns 1/σ.
+static inline __attribute__((always_inline)) double normalize_row(const double *x, long w, const double *gain,
+                                                                  const double *bias, double *xhat, double *y) {
+    const double mu = row_sum(x, w) / (double)w;
+    for (long j = 0; j < w; j++) xhat[j] = x[j] - mu;
+    const double s = 1.0 / sqrt(row_dot(xhat, xhat, w) / (double)w + LN_EPSILON);
+    for (long j = 0; j < w; j++) {
+        xhat[j] *= s;
+        y[j] = xhat[j] * gain[j] + bias[j];
+    }
+    return s;
+}
+
 ICL_CLONES
 static void layer_norm_forward(const double *x, long m, long w, const double *gain, const double *bias, double *xhat,
                                double *rstd, double *y) {
-    for (long r = 0; r < m; r++) {
-        const double *xr = x + r * w;
-        double *hr = xhat + r * w, *yr = y + r * w;
-        const double mu = row_sum(xr, w) / (double)w;
-        for (long j = 0; j < w; j++) hr[j] = xr[j] - mu;
-        const double s = 1.0 / sqrt(row_dot(hr, hr, w) / (double)w + LN_EPSILON);
-        rstd[r] = s;
-        for (long j = 0; j < w; j++) {
-            hr[j] *= s;
-            yr[j] = hr[j] * gain[j] + bias[j];
-        }
-    }
+    for (long r = 0; r < m; r++) rstd[r] = normalize_row(x + r * w, w, gain, bias, xhat + r * w, y + r * w);
 }
 
 // From dy: dx += (1/σ)(ĝ − mean ĝ − x̂ mean(ĝ ⊙ x̂)) with ĝ = dy ⊙ gain; dgain = Σ_rows dy ⊙ x̂, dbias = Σ_rows dy.
@@ -129,18 +130,10 @@ ICL_CLONES
 static void residual_layer_norm(double *out, const double *x, const double *bo, const double *b2, long m, long w,
                                 const double *gain, const double *bias, double *xhat, double *rstd, double *u) {
     for (long r = 0; r < m; r++) {
-        double *hr = out + r * w, *xr_hat = xhat + r * w, *ur = u + r * w;
-        const double *xr = x + r * w;
-        for (long j = 0; j < w; j++) hr[j] += xr[j] + bo[j];
-        const double mu = row_sum(hr, w) / (double)w;
-        for (long j = 0; j < w; j++) xr_hat[j] = hr[j] - mu;
-        const double s = 1.0 / sqrt(row_dot(xr_hat, xr_hat, w) / (double)w + LN_EPSILON);
-        rstd[r] = s;
-        for (long j = 0; j < w; j++) {
-            xr_hat[j] *= s;
-            ur[j] = xr_hat[j] * gain[j] + bias[j];
-            hr[j] += b2[j];
-        }
+        double *hr = out + r * w;
+        for (long j = 0; j < w; j++) hr[j] += x[r * w + j] + bo[j];
+        rstd[r] = normalize_row(hr, w, gain, bias, xhat + r * w, u + r * w);
+        for (long j = 0; j < w; j++) hr[j] += b2[j];
     }
 }
 
