@@ -247,6 +247,23 @@ final class TransformerTests: XCTestCase {
         for (a, b) in zip(fast.predictions, slow.predictions) { assertClose(a, b, tolerance: 1e-12) }
     }
 
+    func testInterpolationTableShowsOLSsSpikeAndNamesTheNearerReference() {
+        // Noisy labels (σ = 0.5), d = 4: min-norm OLS's error spikes at k = d (a square, badly conditioned
+        // system fits the noise), ridge's does not. Ridge itself as the "model" is at SPD 0 from ridge and nearer
+        // to it; OLS as the model the other way round.
+        var rng = Xoshiro256(seed: 51)
+        let prompts = LinearRegressionTask(dimension: 4, points: 8, noise: 0.5).sample(batch: 2000, using: &rng)
+        let asRidge = Comparison.interpolationTable(learner: Ridge(penalty: 0.1), prompts: prompts, dimension: 4)!
+        let asOLS = Comparison.interpolationTable(learner: LeastSquares(), prompts: prompts, dimension: 4)!
+        XCTAssertEqual(asRidge.rows.map { $0[0].number }, [3, 4, 5])
+        let olsMSE = asRidge.rows.map { $0[2].number! }, ridgeMSE = asRidge.rows.map { $0[3].number! }
+        XCTAssertGreaterThan(olsMSE[1], 3 * max(olsMSE[0], olsMSE[2]), "OLS spikes at k = d")
+        XCTAssertLessThan(ridgeMSE[1], olsMSE[1] / 3)
+        for row in asRidge.rows { XCTAssertEqual(row[5].number, 0); XCTAssertEqual(row[6].plain, "ridge") }
+        for row in asOLS.rows { XCTAssertEqual(row[4].number, 0); XCTAssertEqual(row[6].plain, "OLS") }
+        XCTAssertNil(Comparison.interpolationTable(learner: LeastSquares(), prompts: prompts, dimension: 7), "needs k = d + 1 < N")
+    }
+
     func testTinyGPTLearnsInContextRegression() throws {
         // d = 2, 8 points, 300 AdamW steps on every prefix: the error at the last points falls well below the
         // zero predictor's (≈ E‖w‖²‖x‖²/… = 2) and below averaging's; a loose bound, the full run is a preset.
