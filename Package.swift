@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NumericCore"]),
         .target(name: "Tasks", dependencies: ["NumericCore"], exclude: ["README.md"]),
         .target(name: "ClassicalLearners", dependencies: ["NumericCore", "Tasks", "BLASRuntime"], exclude: ["README.md"]),
-        .target(name: "Models", dependencies: ["NumericCore", "Tasks"], exclude: ["README.md"]),
+        .target(name: "Models", dependencies: ["NumericCore", "Tasks", "BLASRuntime"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: ["NumericCore", "Tasks", "Models"], exclude: ["README.md"]),
         .target(name: "Analysis", dependencies: ["NumericCore", "Tasks", "ClassicalLearners"], exclude: ["README.md"]),
         // Figures as SVG text: pure functions of data (no dependencies).

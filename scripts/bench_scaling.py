@@ -8,7 +8,10 @@ The peers need a virtualenv: python3 -m venv .venv-peers && .venv-peers/bin/pip 
 
 With --gpt, the GPT table instead: `icl-bench --gpt` (4 blocks of width 64, 4 heads, interleaved d = 5 prompts of 11
 points, B = 64, Adam 1e-4, every-prefix loss, fresh prompts) against ../shared/peers/b_gpt_train.py (PyTorch eager,
-float64 and float32, 1 and 2 threads), best of each.
+float64 and float32, 1 and 2 threads), best of each; then the looped transformer, `icl-bench --gpt --looped 12`
+(one block applied 12 times with input injection, paired layout of the same 22 tokens, loss at the last iteration)
+against ../shared/peers/c_looped_train.py (interleaved, loss averaged over the last 5 iterations; both
+backpropagate through all 12).
 
 Usage: python3 scripts/bench_scaling.py [--quick] [--gpt] [--repeats 3] [--python .venv-peers/bin/python] [--no-jax]
 """
@@ -133,35 +136,36 @@ def main():
 
 
 def gpt_table(a, have_peers):
-    """GPT 4 × 64 training, steps/s: the workbench (1 or 2 micro-batches, 1 or 2 threads) vs PyTorch eager."""
-    script = os.path.join(a.peers, "b_gpt_train.py")
-    best = {}
-    def keep(key, value):
-        if value: best[key] = max(best.get(key, 0), value)
-    for _ in range(a.repeats):
-        for threads in (1, 2):
-            for mb in (1, 2):
-                env = dict(os.environ, ICL_NUM_THREADS=str(threads))
-                r = run([BENCH, "--gpt", "--micro-batches", str(mb), "--steps", "40"], env)
-                keep(f"workbench, {threads} thread{'s' if threads > 1 else ''}, {mb} micro-batch{'es' if mb > 1 else ''}",
-                     r and r["steps_per_s"])
-        if have_peers:
-            for dtype in ("float64", "float32"):
-                for threads in (1, 2):
-                    r = run([a.python, script, "--dtype", dtype, "--impl", "torch", "--steps", "40", "--warmup", "5",
-                             "--threads", str(threads)], cwd_peers=a.peers)
-                    keep(f"PyTorch eager {dtype}, {threads} thread{'s' if threads > 1 else ''}",
-                         r and r.get("steps_per_s_median"))
-    torch64 = max([v for k, v in best.items() if "float64" in k] or [0])
-    torch32 = max([v for k, v in best.items() if "float32" in k] or [0])
-    print("| GPT 4 × 64 training (B = 64, float64 unless noted) | steps/s | vs best PyTorch f64 | vs best PyTorch f32 |")
-    print("|---|---:|---:|---:|")
-    for k, v in best.items():
-        r64 = f"{v / torch64:.2f}×" if torch64 else "—"
-        r32 = f"{v / torch32:.2f}×" if torch32 else "—"
-        print(f"| {k} | {v:.1f} | {r64} | {r32} |")
+    """GPT 4 × 64 and the looped 12× block, training steps/s: the workbench (1 or 2 micro-batches, 1 or 2
+    threads) vs PyTorch eager float64 and float32 (1 or 2 threads), interleaved and best of `repeats`."""
+    models = [("GPT 4 × 64", [], "b_gpt_train.py"), ("looped 12× (1 block)", ["--looped", "12"], "c_looped_train.py")]
+    for title, extra, peer in models:
+        best = {}
+        def keep(key, value):
+            if value: best[key] = max(best.get(key, 0), value)
+        for _ in range(a.repeats):
+            for threads in (1, 2):
+                for mb in (1, 2):
+                    env = dict(os.environ, ICL_NUM_THREADS=str(threads))
+                    r = run([BENCH, "--gpt", *extra, "--micro-batches", str(mb), "--steps", "40"], env)
+                    keep(f"workbench, {threads} thread{'s' if threads > 1 else ''}, {mb} micro-batch{'es' if mb > 1 else ''}",
+                         r and r["steps_per_s"])
+            if have_peers:
+                for dtype in ("float64", "float32"):
+                    for threads in (1, 2):
+                        r = run([a.python, os.path.join(a.peers, peer), "--dtype", dtype, "--impl", "torch", "--steps", "40",
+                                 "--warmup", "5", "--threads", str(threads)], cwd_peers=a.peers)
+                        keep(f"PyTorch eager {dtype}, {threads} thread{'s' if threads > 1 else ''}",
+                             r and r.get("steps_per_s_median"))
+        torch64 = max([v for k, v in best.items() if "float64" in k] or [0])
+        torch32 = max([v for k, v in best.items() if "float32" in k] or [0])
+        print(f"\n| {title} training (B = 64, float64 unless noted) | steps/s | vs best PyTorch f64 | vs best PyTorch f32 |")
+        print("|---|---:|---:|---:|")
+        for k, v in best.items():
+            r64 = f"{v / torch64:.2f}×" if torch64 else "—"
+            r32 = f"{v / torch32:.2f}×" if torch32 else "—"
+            print(f"| {k} | {v:.1f} | {r64} | {r32} |")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
-
 
 if __name__ == "__main__":
     main()

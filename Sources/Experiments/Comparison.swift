@@ -17,6 +17,8 @@ public struct ComparisonReport {
     /// Per layer, how well a linear probe of the hidden state at the query token recovers the label and each
     /// reference's prediction (held-out R²).
     public var probes: ReportTable?
+    /// Linear regression: Akyürek et al.'s interpolation threshold (k = d − 1, d, d + 1; model vs OLS and ridge).
+    public var interpolation: ReportTable?
     /// A family's own tables after the others (graph search: how the model answers at each lookahead).
     public var extraTables: [ReportTable] = []
     /// The per-layer rows with their verdicts, for code that asks "which algorithm?".
@@ -87,7 +89,7 @@ public struct ComparisonReport {
 
     /// Every table, in the order the Markdown report prints them.
     public var tables: [ReportTable] {
-        [baselines, layers] + (probes.map { [$0] } ?? []) + (contextCurve.map { [$0] } ?? []) + extraTables
+        [baselines, layers] + [probes, contextCurve, interpolation].compactMap { $0 } + extraTables
     }
 
     /// The machine-readable report (`Docs/report.schema.json`): the command, resolved config, code version and
@@ -281,6 +283,9 @@ public enum Comparison {
             }
         }
         report.probes = try probeTable(model: model, cx: cx, cy: cy, query: query, references: refs.references, rows: rows)
+        if case .linearRegression(let task) = config.evaluationTask, family.everyPointIsTarget {
+            report.interpolation = interpolationTable(learner: model, prompts: prompts, dimension: task.dimension)
+        }
         report.warnings = NumericalHealth.scaleWarnings(prompts, source: "evaluation prompts")
             + ([baselines, layers] + (curve.map { [$0.table] } ?? [])).flatMap(NumericalHealth.tableWarnings)
         return report
@@ -334,6 +339,31 @@ public enum Comparison {
         case let nn as NearestNeighbours: return .learner(nn.name, id: "nearest_neighbours", [.init("k", Double(nn.k))])
         default: return .learner(learner.name)
         }
+    }
+
+    /// Akyürek et al.'s interpolation threshold: with k = d − 1, d, d + 1 examples (each point predicted from the
+    /// ones before it, every evaluation prompt), the model's error beside min-norm OLS's (which spikes at k = d
+    /// when labels are noisy) and ridge's with λ = 0.1, and the model's SPD to each: is the model ridge-like
+    /// around the threshold? nil when the prompts are too short.
+    public static func interpolationTable(learner: InContextLearner, prompts: PromptBatch, dimension d: Int) -> ReportTable? {
+        let n = prompts.pointCount
+        guard d >= 2, d + 1 < n else { return nil }
+        let ridge = Ridge(penalty: 0.1)
+        let model = learner.prefixTrajectory(prompts).final
+        let ols = LeastSquares().prefixTrajectory(prompts).final
+        let ridged = ridge.prefixTrajectory(prompts).final
+        var table = ReportTable(id: "interpolation", title: "Around the interpolation threshold k = d = \(d) (\(prompts.batchSize) prompts)",
+                                columns: ["k", "model MSE", "OLS MSE", "ridge MSE", "SPD to OLS", "SPD to ridge", "nearer"])
+        for k in (d - 1)...(d + 1) {
+            func at(_ t: Tensor) -> Tensor { t.slice(alongAxis: 1, k..<(k + 1)) }
+            let y = at(prompts.ys)
+            let (toOLS, toRidge) = (Metrics.meanSquaredError(at(model), at(ols)), Metrics.meanSquaredError(at(model), at(ridged)))
+            table.rows.append([.step("k = \(k)", Double(k)), .number(Metrics.meanSquaredError(at(model), y)),
+                               .number(Metrics.meanSquaredError(at(ols), y)), .number(Metrics.meanSquaredError(at(ridged), y)),
+                               .number(toOLS), .number(toRidge), .text(toRidge < toOLS ? "ridge" : "OLS")])
+        }
+        table.notes = ["Akyürek et al. (2023): below and at k = d a trained model tracks ridge rather than min-norm OLS, whose error spikes at k = d when labels are noisy (with noiseless labels OLS is exact from k = d on). Ridge: λ = 0.1; SPD = mean squared difference of the predictions at point k."]
+        return table
     }
 
     /// A mean squared error from this size up is flagged under the context-length table (with its median).

@@ -80,3 +80,56 @@ public struct RestrictedLoopedLSA: ParameterWalkable {
                                    depth: depth)
     }
 }
+
+// A softmax construction: one GPT block whose attention head copies the previous token (the first half of an
+// induction head, Olsson et al. 2022), exact up to e^{−β}.
+
+extension GPTBlock {
+    /// Tokens for `previousTokenCopy`: row i of prompt p is `[c_i, −c_i, e_i, 0_k]` (width `3k + T`), with
+    /// content `c_i ∈ {±1}^k` from `contents [B, T, k]` and `e_i` the one-hot position. Every row then has the same
+    /// mean and variance, so LayerNorm is one affine map for all of them.
+    public static func previousTokenTokens(_ contents: Tensor) -> Tensor {
+        let (b, t, k) = (contents.shape[0], contents.shape[1], contents.shape[2])
+        precondition(contents.scalars.allSatisfy { abs($0) == 1 }, "previousTokenTokens: contents must be ±1")
+        let w = 3 * k + t
+        var x = Tensor(zeros: [b, t, w])
+        for p in 0..<b { for i in 0..<t {
+            let row = (p * t + i) * w
+            for c in 0..<k {
+                x.scalars[row + c] = contents.scalars[(p * t + i) * k + c]
+                x.scalars[row + k + c] = -contents.scalars[(p * t + i) * k + c]
+            }
+            x.scalars[row + 2 * k + i] = 1
+        } }
+        return x
+    }
+
+    /// One head, causal mask: `q_i = β e_{i−1}`, `k_j = e_j` (so the score is β exactly at j = i − 1 after the
+    /// 1/√W scale), `v_j = c_j`; `W_O` writes the attended value into the last k coordinates and the MLP is zero.
+    /// The block maps `[c_i, −c_i, e_i, 0]` to `[c_i, −c_i, e_i, c_{i−1}]` for i ≥ 1 (token 0 sees only itself),
+    /// with every other token's softmax weight ≤ e^{−β}. Biases undo LayerNorm's shift μ and gains its scale σ,
+    /// which are the same for every row of `previousTokenTokens`.
+    public static func previousTokenCopy(contentDimension k: Int, positions t: Int, sharpness beta: Double = 60) -> GPTBlock {
+        let w = 3 * k + t
+        var rng = Xoshiro256(seed: 0)
+        var block = GPTBlock(width: w, heads: 1, std: 0, using: &rng)
+        let mu = 1 / Double(w)
+        let sigma = (Double(2 * k + 1) / Double(w) - mu * mu + 1e-5).squareRoot()   // LayerNorm's ε included
+        let scaled = beta * Double(w).squareRoot()                                    // undoes the 1/√W
+        let pos = 2 * k
+        for p in 0..<(t - 1) {   // q_i[p] = β [p = i − 1]: row pos + p + 1 feeds column pos + p
+            block.query.weight.scalars[(pos + p + 1) * w + pos + p] = sigma * scaled
+            block.query.bias.scalars[pos + p] = scaled * mu
+        }
+        for p in 0..<t {
+            block.key.weight.scalars[(pos + p) * w + pos + p] = sigma
+            block.key.bias.scalars[pos + p] = mu
+        }
+        for c in 0..<k {
+            block.value.weight.scalars[c * w + c] = sigma
+            block.value.bias.scalars[c] = mu
+            block.projection.weight.scalars[c * w + 2 * k + t + c] = 1
+        }
+        return block
+    }
+}

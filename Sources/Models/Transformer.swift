@@ -1,3 +1,4 @@
+import BLASRuntime
 import Foundation
 import NumericCore
 import Tasks
@@ -78,14 +79,160 @@ public struct GPTBlock: ParameterWalkable {
         self.heads = heads
     }
 
-    /// `x [B, T, W]` under `mask [T, T]` → `[B, T, W]`.
+    /// `x [B, T, W]` under `mask [T, T]` → `[B, T, W]`, by the fused kernel (`BLASRuntime/GPTBlock.c`, its
+    /// pullback written by hand); `reference` is the same block composed of differentiable primitives.
     @differentiable(reverse, wrt: (self, x))
     public func callAsFunction(_ x: Tensor, mask: Tensor) -> Tensor {
+        fusedForward(x, mask: mask, keep: false).output
+    }
+
+    /// The block composed of differentiable primitives (Dense, LayerNorm, `maskedAttention`, GELU): the naive
+    /// reference the fused kernel is tested against.
+    @differentiable(reverse, wrt: (self, x))
+    public func reference(_ x: Tensor, mask: Tensor) -> Tensor {
         let a = norm1(x)
         let attended = Tensor.maskedAttention(q: query(a), k: key(a), v: value(a), heads: heads, mask: mask)
         let h = x + projection(attended)
         return h + contract(expand(norm2(h)).gelu())
     }
+}
+
+// MARK: the fused kernel
+
+extension GPTBlock {
+    /// Prompts per fused call: about 1,024 tokens each, balanced, a function of B and T alone (so the bits never
+    /// depend on the thread count). The calls run on separate cores; their weight gradients are summed in order.
+    static func promptChunks(batch b: Int, tokens t: Int) -> [Range<Int>] {
+        let count = max(1, min(b, (b * t + 1023) / 1024))
+        return (0..<count).map { c in (b * c / count)..<(b * (c + 1) / count) }
+    }
+
+    /// The weights in the kernel's layout: ln₁, W_QKV [W, 3W] (rows of W_Q, W_K, W_V side by side), b_QKV, W_O,
+    /// b_O, ln₂, W₁, b₁, W₂, b₂ (see `icl_gpt_block_forward`).
+    var packedParameters: [Double] {
+        let w = norm1.gain.shape[0]
+        var p: [Double] = []
+        p.reserveCapacity(icl_gpt_block_parameter_count(w))
+        p += norm1.gain.scalars
+        p += norm1.bias.scalars
+        for r in 0..<w {
+            p += query.weight.scalars[(r * w)..<((r + 1) * w)]
+            p += key.weight.scalars[(r * w)..<((r + 1) * w)]
+            p += value.weight.scalars[(r * w)..<((r + 1) * w)]
+        }
+        p += query.bias.scalars + key.bias.scalars + value.bias.scalars
+        p += projection.weight.scalars + projection.bias.scalars
+        p += norm2.gain.scalars + norm2.bias.scalars
+        p += expand.weight.scalars + expand.bias.scalars
+        p += contract.weight.scalars + contract.bias.scalars
+        precondition(p.count == icl_gpt_block_parameter_count(w), "GPTBlock: weights do not fit width \(w)")
+        return p
+    }
+
+    /// Gradients in the kernel's layout as a tangent vector.
+    static func tangent(packed g: [Double], width w: Int) -> TangentVector {
+        var at = 0
+        func take(_ shape: [Int]) -> Tensor {
+            let n = shape.reduce(1, *)
+            defer { at += n }
+            return Tensor(shape: shape, scalars: Array(g[at..<(at + n)]))
+        }
+        func dense(_ inputs: Int, _ outputs: Int) -> Dense.TangentVector {
+            let weight = take([inputs, outputs])
+            return Dense.TangentVector(weight: weight, bias: take([outputs]))
+        }
+        let norm1 = LayerNorm.TangentVector(gain: take([w]), bias: take([w]))
+        var wq: [Double] = [], wk: [Double] = [], wv: [Double] = []
+        for r in 0..<w {
+            let row = at + r * 3 * w
+            wq += g[row..<(row + w)]
+            wk += g[(row + w)..<(row + 2 * w)]
+            wv += g[(row + 2 * w)..<(row + 3 * w)]
+        }
+        at += 3 * w * w
+        let (bq, bk, bv) = (take([w]), take([w]), take([w]))
+        let projection = dense(w, w)
+        let norm2 = LayerNorm.TangentVector(gain: take([w]), bias: take([w]))
+        let expand = dense(w, 4 * w)
+        let contract = dense(4 * w, w)
+        return TangentVector(norm1: norm1, query: .init(weight: Tensor(shape: [w, w], scalars: wq), bias: bq),
+                             key: .init(weight: Tensor(shape: [w, w], scalars: wk), bias: bk),
+                             value: .init(weight: Tensor(shape: [w, w], scalars: wv), bias: bv),
+                             projection: projection, norm2: norm2, expand: expand, contract: contract)
+    }
+
+    /// The forward over prompt chunks on the cores; with `keep`, what each chunk's pullback needs.
+    func fusedForward(_ x: Tensor, mask: Tensor, keep: Bool)
+        -> (output: Tensor, parameters: [Double], saved: AlignedBuffer?, savedOffsets: [Int], chunks: [Range<Int>]) {
+        let w = norm1.gain.shape[0]
+        precondition(x.rank == 3 && x.shape[2] == w, "GPTBlock: input must be [B, T, \(w)], got \(x.shape)")
+        let (b, t) = (x.shape[0], x.shape[1])
+        precondition(mask.shape == [t, t], "GPTBlock: mask must be [T, T] = [\(t), \(t)], got \(mask.shape)")
+        let parameters = packedParameters
+        let chunks = Self.promptChunks(batch: b, tokens: t)
+        var offsets = [0]
+        for c in chunks { offsets.append(offsets.last! + icl_gpt_block_saved_count(c.count, t, w, heads)) }
+        let saved = keep ? AlignedBuffer(count: offsets.last!) : nil
+        let heads = heads
+        let output = Tensor.filled(shape: [b, t, w]) { out in
+            x.scalars.withUnsafeBufferPointer { xp in
+            mask.scalars.withUnsafeBufferPointer { mp in
+            parameters.withUnsafeBufferPointer { pp in
+                let (xb, ob, mb, pb) = (xp.baseAddress!, out.baseAddress!, mp.baseAddress!, pp.baseAddress!)
+                Parallel.forChunks(count: chunks.count, workers: min(Parallel.workerCount, chunks.count)) { range in
+                    for c in range {
+                        let (lo, n) = (chunks[c].lowerBound * t * w, chunks[c].count)
+                        let scratch = saved == nil ? AlignedBuffer(count: offsets[c + 1] - offsets[c]) : nil
+                        let sb = saved.map { $0.base + offsets[c] } ?? scratch!.base
+                        icl_gpt_block_forward(xb + lo, n, t, w, heads, mb, pb, ob + lo, sb)
+                    }
+                }
+            }}}
+        }
+        return (output, parameters, saved, offsets, chunks)
+    }
+
+    @derivative(of: callAsFunction, wrt: (self, x))
+    public func _vjpCallAsFunction(_ x: Tensor, mask: Tensor) -> (value: Tensor, pullback: (Tensor) -> (TangentVector, Tensor)) {
+        let (output, parameters, saved, offsets, chunks) = fusedForward(x, mask: mask, keep: true)
+        let (shape, heads, saves) = (x.shape, heads, saved!)
+        return (output, { g in
+            let g = g.matching(shape)
+            let (t, w) = (shape[1], shape[2])
+            let pc = parameters.count
+            var grads = [Double](unsafeUninitializedCapacity: chunks.count * pc) { _, n in n = chunks.count * pc }
+            let dx = Tensor.filled(shape: shape) { dxp in
+                g.scalars.withUnsafeBufferPointer { gp in
+                mask.scalars.withUnsafeBufferPointer { mp in
+                parameters.withUnsafeBufferPointer { pp in
+                grads.withUnsafeMutableBufferPointer { gr in
+                    let (gb, mb, pb, rb, db) = (gp.baseAddress!, mp.baseAddress!, pp.baseAddress!, gr.baseAddress!, dxp.baseAddress!)
+                    Parallel.forChunks(count: chunks.count, workers: min(Parallel.workerCount, chunks.count)) { range in
+                        for c in range {
+                            let lo = chunks[c].lowerBound * t * w
+                            icl_gpt_block_backward(chunks[c].count, t, w, heads, mb, pb, saves.base + offsets[c], gb + lo, db + lo,
+                                                   rb + c * pc)
+                        }
+                    }
+                }}}}
+            }
+            for c in chunks.indices.dropFirst() { for i in 0..<pc { grads[i] += grads[c * pc + i] } }
+            return (Self.tangent(packed: Array(grads[0..<pc]), width: w), dx)
+        })
+    }
+}
+
+/// 64-byte-aligned doubles that live as long as the pullback holding them (the fused kernels' lane layout).
+final class AlignedBuffer: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Double>
+
+    init(count: Int) {
+        base = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Double>.stride, alignment: 64)
+            .bindMemory(to: Double.self, capacity: max(count, 1))
+    }
+
+    deinit { UnsafeMutableRawPointer(base).deallocate() }
+
 }
 
 /// A GPT-style transformer (Garg et al.'s model): a linear read-in, L pre-LN blocks, a final LayerNorm and a

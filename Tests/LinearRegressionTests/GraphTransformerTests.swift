@@ -74,40 +74,28 @@ final class GraphTransformerTests: XCTestCase {
     }
 
     func testOneAttentionLayerCopiesThePreviousToken() throws {
-        // A construction: one block whose attention moves token i − 1's id into a copy subspace of token i, the
-        // MLP switched off, and a read-out of that subspace. Width W = 2·(V + 3) + P: token one-hot, position
-        // one-hot, copy slots. Every embedded token has exactly two entries 1, so LN₁ is the same affine map
-        // (x − μ)/s for every token and the biases cancel its shift; scores are a²/s²/√W on j = i − 1 and 0
-        // elsewhere, so the copy is exact up to e^{−40} (asserted to 1e-9 on the logit gap).
+        // A construction through the whole decoder: embeddings that put every token in the layout of
+        // `GPTBlock.previousTokenTokens` — id as a ±1 code c (c = 2·one-hot − 1 over the k = V + 3 ids) beside −c, the
+        // position one-hot — then `GPTBlock.previousTokenCopy`, which writes c of token i − 1 into the last k slots
+        // (exact up to e^{−60}), and a read-out of those slots. Every row then holds the same multiset of values,
+        // so the final LayerNorm is one affine map: the previous token's logit exceeds every other vertex's by 2/s_f
+        // (asserted to 1e-9), and when the previous token is a marker all vertex logits are equal.
         let (v, p) = (6, 24)
-        let vocab = v + 3, w = 2 * vocab + p
+        let k = v + 3, w = 3 * k + p
         var m = tinyDecoder(vertices: v, maxTokens: p)
         var rng = Xoshiro256(seed: 0)
         m.trunk = BlockStack(width: w, layers: 1, heads: 1, outputs: v, std: 0, using: &rng)
-        m.tokenEmbedding = Tensor(zeros: [vocab, w])
-        for id in 0..<vocab { m.tokenEmbedding.scalars[id * w + id] = 1 }
+        m.trunk.blocks[0] = GPTBlock.previousTokenCopy(contentDimension: k, positions: p)
+        m.tokenEmbedding = Tensor(zeros: [k, w])
+        for id in 0..<k { for c in 0..<k {
+            m.tokenEmbedding.scalars[id * w + c] = c == id ? 1 : -1
+            m.tokenEmbedding.scalars[id * w + k + c] = c == id ? -1 : 1
+        } }
         m.positional = Tensor(zeros: [p, w])
-        for i in 0..<p { m.positional.scalars[i * w + vocab + i] = 1 }
-        let mu = 2 / Double(w), s = (2 / Double(w) - mu * mu + 1e-5).squareRoot()
-        let a = (40 * Double(w).squareRoot()).squareRoot() * s
-        var blk = m.trunk.blocks[0]
-        for i in 0..<p {
-            blk.query.weight.scalars[(vocab + i) * w + i] = a          // q_i = (a/s) e_i
-            if i + 1 < p { blk.key.weight.scalars[(vocab + i) * w + i + 1] = a }   // k_j = (a/s) e_{j+1}
-        }
-        for id in 0..<vocab { blk.value.weight.scalars[id * w + vocab + p + id] = s }   // v_j = one-hot(x_j), copy slot
-        for c in 0..<vocab { blk.projection.weight.scalars[(vocab + p + c) * w + vocab + p + c] = 1 }
-        // Cancel LN's shift −μ/s in q, k, v: b = (μ/s) · (column sums of W).
-        for d in [\GPTBlock.query, \GPTBlock.key, \GPTBlock.value] {
-            let weight = blk[keyPath: d].weight
-            blk[keyPath: d].bias = Tensor(shape: [w], scalars: (0..<w).map { c in
-                (0..<w).reduce(0.0) { $0 + weight.scalars[$1 * w + c] } * mu / s
-            })
-        }
-        m.trunk.blocks[0] = blk
-        for u in 0..<v { m.trunk.readOut.weight.scalars[(vocab + p + u) * v + u] = 1 }
-        // After the block each token holds three entries ≈ 1, so the final LN scales the copy slot by 1/s_f.
-        let sf = (3 / Double(w) - 9 / Double(w * w) + 1e-5).squareRoot()
+        for i in 0..<p { m.positional.scalars[i * w + 2 * k + i] = 1 }
+        for u in 0..<v { m.trunk.readOut.weight.scalars[(2 * k + p + u) * v + u] = 1 }
+        let mean = Double(1 + 2 - k) / Double(w)
+        let sf = (Double(3 * k + 1) / Double(w) - mean * mean + 1e-5).squareRoot()
         let batch = prompts(search, batch: 80, seed: 5)
         let x = try m.checked(batch)
         let z = m.logits(x)[0]
@@ -115,7 +103,7 @@ final class GraphTransformerTests: XCTestCase {
         for q in 0..<x.batchSize {
             // The previous token is the path's second-to-last vertex, or the PATH marker (no vertex: equal logits).
             let previous = x.ids[q * x.length + x.lengths[q] - 2]
-            let (top, gap) = previous < v ? (previous, 1 / sf) : (0, 0.0)
+            let (top, gap) = previous < v ? (previous, 2 / sf) : (0, 0.0)
             for u in 0..<v where u != top { XCTAssertEqual(z[q, top] - z[q, u], gap, accuracy: 1e-9) }
             if previous < v { checked += 1 }
         }

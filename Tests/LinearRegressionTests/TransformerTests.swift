@@ -53,6 +53,80 @@ final class TransformerTests: XCTestCase {
         assertClose(value, x.gelu(), tolerance: 1e-15)
     }
 
+    /// A block whose every parameter matters: large weights, random LayerNorm gains and biases.
+    func randomBlock(width w: Int, heads: Int, seed: UInt64) -> GPTBlock {
+        var rng = Xoshiro256(seed: seed)
+        var block = GPTBlock(width: w, heads: heads, std: 0.4, using: &rng)
+        for path in block.parameterPaths where path.name.hasSuffix("bias") || path.name.hasSuffix("gain") {
+            let shape = block[keyPath: path.value].shape
+            block[keyPath: path.value] = Tensor.randomNormal(shape, standardDeviation: 0.5, using: &rng)
+                + (path.name.hasSuffix("gain") ? Tensor(1) : Tensor(0))
+        }
+        return block
+    }
+
+    func testFusedGPTBlockMatchesTheComposedBlockAndFiniteDifferences() {
+        // The fused kernel (BLASRuntime/GPTBlock.c: lane-packed attention, hand-written pullback) against the same
+        // block composed of differentiable primitives. Batches of 3, 9 and 17 prompts leave lane groups partly
+        // empty; 300 prompts of 7 tokens split into 3 fused calls whose weight gradients are summed. The mask has
+        // a row that attends nothing, finite additive entries and the paired layout's pattern. Both sides round
+        // differently (summation order, exp in lanes within 2 ulp): 1e-12 relative in value, 1e-11 in gradient.
+        let (w, heads, t) = (8, 2, 7)
+        var mask = TokenLayout.pairedMask(contextSize: 4, visible: [1, 2, 4])
+        for j in 0..<t { mask.scalars[j] = -.infinity }   // token 0 attends nothing
+        mask.scalars[2 * t + 1] = 0.3
+        mask.scalars[5 * t + 2] = -1.7
+        let block = randomBlock(width: w, heads: heads, seed: 31)
+        var rng = Xoshiro256(seed: 32)
+        for b in [3, 9, 17, 300] {
+            let x = Tensor.randomNormal([b, t, w], using: &rng)
+            let probe = Tensor.randomNormal([b, t, w], using: &rng)
+            let fused = block(x, mask: mask), reference = block.reference(x, mask: mask)
+            XCTAssertLessThan(relativeError(fused, reference), 1e-12, "value, B = \(b)")
+            let (gBlock, gx) = gradient(at: block, x) { m, x in (m(x, mask: mask) * probe).sum() }
+            let (rBlock, rx) = gradient(at: block, x) { m, x in (m.reference(x, mask: mask) * probe).sum() }
+            XCTAssertLessThan(relativeError(gx, rx), 1e-11, "dx, B = \(b)")
+            // Relative to the whole gradient: the key bias's gradient is 0 up to rounding (softmax ignores it).
+            let scale = block.gradientNorm(rBlock)
+            for path in block.parameterPaths {
+                XCTAssertLessThan((block.gradient(gBlock, at: path) - block.gradient(rBlock, at: path)).norm, 1e-11 * scale,
+                                  "\(path.name), B = \(b)")
+            }
+        }
+        // Finite differences of the fused block itself, in the input and in two weights.
+        let x = Tensor.randomNormal([3, t, w], using: &rng), probe = Tensor.randomNormal([3, t, w], using: &rng)
+        let (gBlock, gx) = gradient(at: block, x) { m, x in (m(x, mask: mask) * probe).sum() }
+        XCTAssertLessThan(relativeError(gx, numericalGradient(at: x) { (block($0, mask: mask) * probe).sum().scalar }), 1e-7)
+        for name in ["query.weight", "expand.bias", "norm1.gain"] {
+            let path = block.parameterPaths.first { $0.name == name }!
+            let numeric = numericalGradient(at: block[keyPath: path.value]) { v in
+                var m = block
+                m[keyPath: path.value] = v
+                return (m(x, mask: mask) * probe).sum().scalar
+            }
+            XCTAssertLessThan(relativeError(block.gradient(gBlock, at: path), numeric), 1e-7, name)
+        }
+    }
+
+    func testSoftmaxConstructionCopiesThePreviousTokenExactly() {
+        // GPTBlock.previousTokenCopy: score β = 60 at j = i − 1 and 0 elsewhere, so every other token's weight is
+        // ≤ T e^{−60} ≈ 1e-25; the rest is rounding of O(W) products of O(1) numbers: 1e-12 is ~100× that.
+        let (k, t) = (3, 7)
+        let block = GPTBlock.previousTokenCopy(contentDimension: k, positions: t)
+        var rng = Xoshiro256(seed: 41)
+        let contents = Tensor(shape: [9, t, k], scalars: (0..<(9 * t * k)).map { _ in rng.nextUniform() < 0.5 ? -1 : 1 })
+        let x = GPTBlock.previousTokenTokens(contents)
+        var causal = Tensor(zeros: [t, t])
+        for i in 0..<t { for j in (i + 1)..<t { causal.scalars[i * t + j] = -.infinity } }
+        var expected = x
+        let w = 3 * k + t
+        for p in 0..<9 { for i in 0..<t { for c in 0..<k {
+            expected.scalars[(p * t + i) * w + 2 * k + t + c] = contents.scalars[(p * t + max(i - 1, 0)) * k + c]
+        } } }
+        assertClose(block(x, mask: causal), expected, tolerance: 1e-12, "fused kernel")
+        assertClose(block.reference(x, mask: causal), expected, tolerance: 1e-12, "composed block")
+    }
+
     func testPairedMaskLetsQueriesSeeOnlyTheirPrefix() {
         let m = TokenLayout.pairedMask(contextSize: 3, visible: [0, 1, 3])
         let allowed = (0..<6).map { i in (0..<6).filter { m[i, $0] == 0 } }
@@ -117,6 +191,23 @@ final class TransformerTests: XCTestCase {
         let p = LinearRegressionTask(dimension: 2, points: 6).sample(batch: 4, using: &rng)
         let fast = m.prefixTrajectory(p), slow = m.defaultPrefixTrajectory(p)
         for (a, b) in zip(fast.predictions, slow.predictions) { assertClose(a, b, tolerance: 1e-12) }
+    }
+
+    func testInterpolationTableShowsOLSsSpikeAndNamesTheNearerReference() {
+        // Noisy labels (σ = 0.5), d = 4: min-norm OLS's error spikes at k = d (a square, badly conditioned
+        // system fits the noise), ridge's does not. Ridge itself as the "model" is at SPD 0 from ridge and nearer
+        // to it; OLS as the model the other way round.
+        var rng = Xoshiro256(seed: 51)
+        let prompts = LinearRegressionTask(dimension: 4, points: 8, noise: 0.5).sample(batch: 2000, using: &rng)
+        let asRidge = Comparison.interpolationTable(learner: Ridge(penalty: 0.1), prompts: prompts, dimension: 4)!
+        let asOLS = Comparison.interpolationTable(learner: LeastSquares(), prompts: prompts, dimension: 4)!
+        XCTAssertEqual(asRidge.rows.map { $0[0].number }, [3, 4, 5])
+        let olsMSE = asRidge.rows.map { $0[2].number! }, ridgeMSE = asRidge.rows.map { $0[3].number! }
+        XCTAssertGreaterThan(olsMSE[1], 3 * max(olsMSE[0], olsMSE[2]), "OLS spikes at k = d")
+        XCTAssertLessThan(ridgeMSE[1], olsMSE[1] / 3)
+        for row in asRidge.rows { XCTAssertEqual(row[5].number, 0); XCTAssertEqual(row[6].plain, "ridge") }
+        for row in asOLS.rows { XCTAssertEqual(row[4].number, 0); XCTAssertEqual(row[6].plain, "OLS") }
+        XCTAssertNil(Comparison.interpolationTable(learner: LeastSquares(), prompts: prompts, dimension: 7), "needs k = d + 1 < N")
     }
 
     func testTinyGPTLearnsInContextRegression() throws {

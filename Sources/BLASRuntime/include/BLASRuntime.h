@@ -74,4 +74,20 @@ void icl_newton_trajectory(const double *s, const double *xty, const double *alp
 void icl_gelu_forward(const double *x, long n, double *out, double *tanh_u);
 void icl_gelu_backward(const double *x, const double *tanh_u, const double *g, long n, double *dx);
 
+/// One pre-LayerNorm GPT-2 block on `b` prompts of `t` tokens of width `w` (GPTBlock.c):
+/// `a = LN₁(x)`, `[Q K V] = a W_QKV + b_QKV`, `O = MHA(Q, K, V; mask)`, `h = x + O W_O + b_O`,
+/// `out = h + GELU(LN₂(h) W₁ + b₁) W₂ + b₂`, with `mask [t, t]` additive (0 or −∞).
+/// `params` holds, in this order: ln₁ gain [w], ln₁ bias [w], W_QKV [w, 3w] (the columns of W_Q, W_K, W_V side by
+/// side), b_QKV [3w], W_O [w, w], b_O [w], ln₂ gain [w], ln₂ bias [w], W₁ [w, 4w], b₁ [4w], W₂ [4w, w], b₂ [w]
+/// (icl_gpt_block_parameter_count(w) doubles). `saved` (icl_gpt_block_saved_count doubles, 64-byte aligned)
+/// receives what the pullback needs. Single-threaded, fixed order.
+long icl_gpt_block_parameter_count(long w);
+long icl_gpt_block_saved_count(long b, long t, long w, long heads);
+void icl_gpt_block_forward(const double *x, long b, long t, long w, long heads, const double *mask,
+                           const double *params, double *out, double *saved);
+/// The pullback for incoming `dout` [b, t, w]: writes dx [b, t, w] and the parameter gradients `grads` in the
+/// layout of `params`.
+void icl_gpt_block_backward(long b, long t, long w, long heads, const double *mask, const double *params,
+                            const double *saved, const double *dout, double *dx, double *grads);
+
 #endif
