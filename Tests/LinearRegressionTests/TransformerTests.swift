@@ -116,8 +116,7 @@ final class TransformerTests: XCTestCase {
         var rng = Xoshiro256(seed: 41)
         let contents = Tensor(shape: [9, t, k], scalars: (0..<(9 * t * k)).map { _ in rng.nextUniform() < 0.5 ? -1 : 1 })
         let x = GPTBlock.previousTokenTokens(contents)
-        var causal = Tensor(zeros: [t, t])
-        for i in 0..<t { for j in (i + 1)..<t { causal.scalars[i * t + j] = -.infinity } }
+        let causal = TokenLayout.causalMask(t)
         var expected = x
         let w = 3 * k + t
         for p in 0..<9 { for i in 0..<t { for c in 0..<k {
